@@ -1,0 +1,3 @@
+export * from "./names.ts";
+export * from "./spec.ts";
+export * from "./payload.ts";

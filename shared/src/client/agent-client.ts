@@ -1,0 +1,59 @@
+import type { CryptoKey } from "jose";
+import { signAgentJwt } from "../auth/agent-jwt.ts";
+import { TrustBundle } from "../trust/documents.ts";
+import {
+  AgentRoutes, BUNDLE_VERSION_HEADER, EnrollResponse, ReportsResponse,
+  type EnrollRequest, type ReportItemInput,
+} from "../protocol/agent.ts";
+import { errorFrom, joinUrl, request } from "./http.ts";
+
+export type BundleAnswer = { status: 200; jws: string; version: number } | { status: 204 };
+
+/** The agent's side of DESIGN §3. Every authenticated call carries a fresh, single-use JWT. */
+export class AgentClient {
+  constructor(readonly baseUrl: string, readonly site: string, private readonly key: CryptoKey) {}
+
+  private async auth(): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await signAgentJwt(this.site, this.key)}` };
+  }
+
+  async enroll(body: EnrollRequest): Promise<EnrollResponse> {
+    const res = await request(joinUrl(this.baseUrl, AgentRoutes.enroll), {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!res.ok) throw await errorFrom(res);
+    return EnrollResponse.parse(await res.json());
+  }
+
+  async keys(): Promise<TrustBundle> {
+    const res = await request(joinUrl(this.baseUrl, AgentRoutes.keys), {});
+    if (!res.ok) throw await errorFrom(res);
+    return TrustBundle.parse(await res.json());
+  }
+
+  /** Long-poll: answers at once when the hub holds a version newer than `known`, else after `wait` s with 204. */
+  async bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
+    const url = joinUrl(this.baseUrl, `${AgentRoutes.bundle}?known=${known}&wait=${wait}`);
+    const res = await request(url, { headers: { ...(await this.auth()), "if-none-match": `"v${known}"` }, signal });
+    if (res.status === 204 || res.status === 304) { await res.body?.cancel(); return { status: 204 }; }
+    if (!res.ok) throw await errorFrom(res);
+    return { status: 200, jws: await res.text(), version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
+  }
+
+  async reports(reports: ReportItemInput[]) {
+    const res = await request(joinUrl(this.baseUrl, AgentRoutes.reports), {
+      method: "POST", headers: { ...(await this.auth()), "content-type": "application/json" }, body: JSON.stringify({ reports }),
+    });
+    if (!res.ok) throw await errorFrom(res);
+    return ReportsResponse.parse(await res.json());
+  }
+
+  /** Raw artifact download (Range-capable); the caller checks digest and size against the bundle. */
+  async artifact(sha256: string, offset = 0, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = await this.auth();
+    if (offset > 0) headers.range = `bytes=${offset}-`;
+    const res = await request(joinUrl(this.baseUrl, AgentRoutes.artifact(sha256)), { headers, signal });
+    if (!res.ok) throw await errorFrom(res);
+    return res;
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./http.ts";
+export * from "./agent-client.ts";
+export * from "./operator-client.ts";

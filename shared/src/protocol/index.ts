@@ -1,0 +1,4 @@
+export * from "./agent.ts";
+export * from "./errors.ts";
+export * from "./labels.ts";
+export * from "./operator.ts";
