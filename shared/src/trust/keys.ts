@@ -14,5 +14,19 @@ export async function newKeyPair(): Promise<KeyPairJwk> {
 }
 
 export async function importPrivate(jwk: JWK) { return importJWK(jwk, "EdDSA") as Promise<CryptoKey>; }
-export async function importPublic(jwk: PublicJwk) { return importJWK({ ...jwk }, "EdDSA") as Promise<CryptoKey>; }
+/**
+ * Imported public keys, by their x coordinate. Importing a JWK costs about as much as checking a
+ * signature, and agents and the hub verify against the same handful of keys again and again.
+ */
+const publicKeys = new Map<string, Promise<CryptoKey>>();
+export function importPublic(jwk: PublicJwk): Promise<CryptoKey> {
+  let key = publicKeys.get(jwk.x);
+  if (!key) {
+    key = importJWK({ kty: "OKP", crv: "Ed25519", x: jwk.x }, "EdDSA") as Promise<CryptoKey>;
+    key.catch(() => publicKeys.delete(jwk.x));
+    if (publicKeys.size > 10_000) publicKeys.clear(); // bounded: a hub verifies one key per site
+    publicKeys.set(jwk.x, key);
+  }
+  return key;
+}
 export async function thumbprint(jwk: PublicJwk) { return calculateJwkThumbprint({ ...jwk }); }

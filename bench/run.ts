@@ -1,0 +1,14 @@
+import { benchVerify } from "./verify.ts";
+
+const benches: Record<string, (args: string[]) => Promise<void>> = {
+  verify: benchVerify,
+  poll: async (args) => (await import("./poll.ts")).benchPoll(args),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const run = name ? benches[name] : undefined;
+if (!run) {
+  console.error(`usage: pnpm bench <${Object.keys(benches).join("|")}> [--seconds N]`);
+  process.exit(2);
+}
+await run(args);

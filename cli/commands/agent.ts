@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import { ago, parseLabelArgs, print, table } from "../output.ts";
+
+interface AgentStartOptions { config?: string; hub?: string; site?: string; stateDir?: string; enrollToken?: string; label: string[]; logLevel?: string }
+
+export function agentCommands(program: Command): void {
+  const agent = program.command("agent").description("run or inspect the site agent");
+
+  agent.command("start")
+    .description("start the agent: enroll on first run, pull and verify signed bundles, reconcile, report")
+    .option("-c, --config <file>", "YAML config file (env OUTPOST_* and flags override it)", process.env.OUTPOST_AGENT_CONFIG)
+    .option("--site <name>", "this site's name (a DNS label)")
+    .option("--state-dir <dir>", "where the key pair and state file live")
+    .option("--enroll-token <token>", "bootstrap token from `outpost token create` (first run only)")
+    .option("--label <k=v>", "label to enroll with (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--log-level <level>", "pino log level")
+    .action(async (o: AgentStartOptions, cmd: Command) => {
+      // --hub is the program-wide option; the agent dials that hub.
+      o.hub = cmd.optsWithGlobals<{ hub?: string }>().hub;
+      const { loadConfig, startAgent } = await import("@outpost/agent");
+      const overrides: Record<string, unknown> = {};
+      if (o.hub) overrides.hubUrl = o.hub;
+      if (o.site) overrides.site = o.site;
+      if (o.stateDir) overrides.stateDir = o.stateDir;
+      if (o.enrollToken) overrides.enrollToken = o.enrollToken;
+      if (o.logLevel) overrides.logLevel = o.logLevel;
+      if (o.label.length) overrides.labels = parseLabelArgs(o.label).set;
+      const config = await loadConfig({ file: o.config, env: process.env, overrides });
+      const running = await startAgent(config);
+      process.stdout.write(`outpost agent running for site ${running.site}\n`);
+      const stop = async () => { await running.stop(); process.exit(0); };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+
+  agent.command("status")
+    .description("what this site runs, read from the local state file (works with the hub unreachable)")
+    .option("--state-dir <dir>", "the agent's state directory", process.env.OUTPOST_STATE_DIR ?? "/var/lib/outpost")
+    .action(async (o: { stateDir: string }, cmd: Command) => {
+      const { readAgentStatus } = await import("@outpost/agent");
+      const s = await readAgentStatus(o.stateDir);
+      print(cmd.optsWithGlobals(), s, () => {
+        const lines = [
+          `site:            ${s.site ?? "(not enrolled)"}  (hub ${s.hubUrl ?? "-"})`,
+          `bundle:          ${s.bundleVersion ? `v${s.bundleVersion}` : "none yet"}${s.release ? `  release ${s.release.name}@${s.release.version}` : ""}`,
+          `state:           ${s.state}${s.stale ? "  STALE: last good bundle expired, still enforcing it" : ""}`,
+          `expires:         ${s.expiresAt ?? "-"}`,
+          `last applied:    ${s.lastAppliedAt ? `${s.lastAppliedAt} (${ago(s.lastAppliedAt)})` : "never"}`,
+          `pending reports: ${s.pendingReports}`,
+          "",
+          "recent events:",
+          s.recentEvents.length
+            ? table(["AT", "TYPE", "MESSAGE"], s.recentEvents.map((e) => [e.at, e.type, e.message]))
+            : "  (none)",
+        ];
+        return lines.join("\n");
+      });
+    });
+}

@@ -1,0 +1,25 @@
+import { Command } from "commander";
+import { agentCommands } from "./commands/agent.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { hubCommands } from "./commands/hub.ts";
+import { operatorCommands } from "./commands/operator.ts";
+import { describeError } from "./context.ts";
+
+const program = new Command("outpost")
+  .description("Outpost: fleet manager for edge clouds (LXD, Ceph, OVN sites behind NAT)")
+  .option("--hub <url>", "hub base URL (env OUTPOST_HUB_URL, default http://127.0.0.1:7800)")
+  .option("--token <token>", "operator API token (env OUTPOST_TOKEN)")
+  .option("--json", "machine-readable output", false)
+  .showHelpAfterError();
+
+hubCommands(program);
+agentCommands(program);
+operatorCommands(program);
+demoCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.stderr.write(describeError(e) + "\n");
+  process.exitCode = 1;
+}
