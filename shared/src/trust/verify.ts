@@ -104,7 +104,8 @@ export interface VerifiedBundle { payload: BundlePayload; kid: string }
 
 /**
  * The one gate every bundle passes, whatever its transport (HTTPS, MQTT, a file). Checks in the
- * order that gives the most precise code: size, shape, key, signature, payload, site, expiry, version.
+ * order that gives the most precise code: size, shape, keys document expiry, key, signature, payload,
+ * site, expiry, version.
  */
 export async function verifyBundle(state: TrustState, jws: string, now: Date, maxBytes = MAX_BUNDLE_BYTES): Promise<{ state: TrustState } & VerifiedBundle> {
   if (jws.length > maxBytes * 1.4 + 1024) throw new VerifyError("BUNDLE_TOO_LARGE", `${jws.length} bytes`);
@@ -115,6 +116,9 @@ export async function verifyBundle(state: TrustState, jws: string, now: Date, ma
   }
   const kid = header.kid;
   if (!state.keys) throw new VerifyError("BUNDLE_UNKNOWN_KEY", "no keys document trusted yet");
+  // Only keys from a current keys document sign: once it expires (a frozen agent fed an old one),
+  // a retired or compromised key must not stay trusted. Refresh it with updateTrust first.
+  if (Date.parse(state.keys.expiresAt) <= now.getTime()) throw new VerifyError("KEYS_EXPIRED", `keys document v${state.keys.version} expired ${state.keys.expiresAt}`);
   if (state.keys.retired.some((r) => r.kid === kid)) throw new VerifyError("BUNDLE_RETIRED_KEY", kid);
   const key = state.keys.keys.find((k) => k.kid === kid);
   if (!key) throw new VerifyError("BUNDLE_UNKNOWN_KEY", kid);
