@@ -104,7 +104,7 @@ export const HostSpec = z.strictObject({
   packages: z.array(HostPackage).default([]),
   securityUpdates: z
     .strictObject({ enabled: z.boolean().default(false), disruptive: z.boolean().default(true) })
-    .default({ enabled: false, disruptive: true }),
+    .default(() => ({ enabled: false, disruptive: true })),
 });
 
 // --- Agent -----------------------------------------------------------------------------------
@@ -119,12 +119,14 @@ export const AgentSpec = z.strictObject({
   maintenanceWindows: z.array(MaintenanceWindow).default([]),
 });
 
+// Object defaults are factories: zod returns a shallow copy of a literal default, so nested arrays
+// would be shared by every parsed spec and a mutation of one would leak into all later ones.
 export const Spec = z.strictObject({
-  lxd: LxdSpec.default({ storagePools: [], networks: [], profiles: [], instances: [] }),
-  ovn: OvnSpec.default({ switches: [], routers: [], portGroups: [], dhcp: [] }),
-  ceph: CephSpec.default({ pools: [], rbdImages: [] }),
-  host: HostSpec.default({ packages: [], securityUpdates: { enabled: false, disruptive: true } }),
-  agent: AgentSpec.default({ pollIntervalSeconds: 30, healIntervalSeconds: 60, maintenanceWindows: [] }),
+  lxd: LxdSpec.default(() => ({ storagePools: [], networks: [], profiles: [], instances: [] })),
+  ovn: OvnSpec.default(() => ({ switches: [], routers: [], portGroups: [], dhcp: [] })),
+  ceph: CephSpec.default(() => ({ pools: [], rbdImages: [] })),
+  host: HostSpec.default(() => ({ packages: [], securityUpdates: { enabled: false, disruptive: true } })),
+  agent: AgentSpec.default(() => ({ pollIntervalSeconds: 30, healIntervalSeconds: 60, maintenanceWindows: [] })),
 });
 export type Spec = z.output<typeof Spec>;
 export type SpecInput = z.input<typeof Spec>;
