@@ -41,6 +41,9 @@ export async function verifyAgentJwt(token: string, site: string, key: CryptoKey
     ({ payload } = await jwtVerify(token, key, {
       algorithms: ["EdDSA"], issuer: site, subject: site, audience: HUB_AUDIENCE,
       clockTolerance: AGENT_JWT_LEEWAY_S, currentDate: now, requiredClaims: ["exp", "iat", "jti"],
+      // Without maxTokenAge jose never looks at iat: a token minted for the future (or by a clock far
+      // ahead) would be valid long past the 60 s bound. With it, iat may be at most the leeway ahead.
+      maxTokenAge: AGENT_JWT_MAX_TTL_S,
     }));
   } catch (e) { throw new AgentAuthError("AUTH_INVALID", `request token refused: ${(e as Error).message}`); }
   if (payload.exp! - payload.iat! > AGENT_JWT_MAX_TTL_S) throw new AgentAuthError("AUTH_TTL", `request tokens may live at most ${AGENT_JWT_MAX_TTL_S}s`);
