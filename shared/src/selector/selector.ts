@@ -21,10 +21,10 @@ function terms(s: string): string[] {
   for (const ch of s) {
     if (ch === "(") depth++;
     if (ch === ")") depth--;
-    if (depth < 0) throw new SelectorError("unbalanced ')'");
+    if (depth < 0) throw new SelectorError(`unbalanced ')' in '${(cur + ch).trim()}'`);
     if (ch === "," && depth === 0) { out.push(cur); cur = ""; } else cur += ch;
   }
-  if (depth !== 0) throw new SelectorError("unbalanced '('");
+  if (depth !== 0) throw new SelectorError(`unbalanced '(' in '${cur.trim()}'`);
   out.push(cur);
   return out.map((t) => t.trim());
 }
