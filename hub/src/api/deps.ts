@@ -1,0 +1,20 @@
+import type { Logger } from "pino";
+import type { HubDb } from "../db/client.ts";
+import type { SiteRow } from "../db/schema.ts";
+import type { BundleNotifier } from "../notify/notifier.ts";
+import type { KeyStore } from "../signing/keystore.ts";
+
+/** Everything the HTTP layer needs; built by main.ts, or by a test around a temp database. */
+export interface HubDeps {
+  hub: HubDb;
+  keys: KeyStore;
+  notifier: BundleNotifier;
+  logger: Logger;
+  /** Lifetime of an issued bundle (freeze protection on the agent). */
+  bundleTtlHours: number;
+  /** Aborted when the hub shuts down: held long-polls answer at once. */
+  shutdown: AbortSignal;
+  now: () => Date;
+}
+
+export type HubEnv = { Variables: { requestId: string; site: SiteRow } };

@@ -1,0 +1,35 @@
+import { Hono } from "hono";
+import { AgentRoutes } from "@outpost/shared";
+import { agentApi } from "./api/agent/index.ts";
+import type { HubDeps, HubEnv } from "./api/deps.ts";
+import { errorBody, errorResponse, HttpError } from "./api/errors.ts";
+import { limitBody, requestLog } from "./api/middleware.ts";
+import { operatorApi } from "./api/operator/index.ts";
+
+export type { HubDeps } from "./api/deps.ts";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Reports come in batches of up to 500 from an outbox that may have filled up while offline. */
+export const MAX_REPORTS_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The hub's HTTP surface as a Hono app: serve it (main.ts) or call `app.request()` in a test. */
+export function createHubApp(deps: HubDeps): Hono<HubEnv> {
+  const app = new Hono<HubEnv>();
+  app.use("*", requestLog(deps.logger));
+  const small = limitBody(MAX_BODY_BYTES);
+  const large = limitBody(MAX_REPORTS_BODY_BYTES);
+  app.use("*", (c, next) => (c.req.path === AgentRoutes.reports ? large : small)(c, next));
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.route("/agent/v1", agentApi(deps));
+  app.route("/api/v1", operatorApi(deps));
+
+  app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return errorResponse(c, err);
+    const requestId = c.get("requestId") ?? "unknown";
+    deps.logger.error({ reqId: requestId, err }, "unexpected error");
+    return c.json(errorBody("INTERNAL", `internal error (request id ${requestId})`), 500);
+  });
+  return app;
+}

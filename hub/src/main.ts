@@ -1,0 +1,121 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
+import { serve, type ServerType } from "@hono/node-server";
+import { createHubApp } from "./app.ts";
+import { ensureAdminToken } from "./auth/admin-token.ts";
+import { purgeExpiredJtis } from "./auth/jti-store.ts";
+import { openDb, type HubDb } from "./db/client.ts";
+import { migrateDb } from "./db/migrate.ts";
+import { createLogger } from "./log.ts";
+import { LocalNotifier } from "./notify/local.ts";
+import type { BundleNotifier } from "./notify/notifier.ts";
+import { KeyStore } from "./signing/keystore.ts";
+
+export interface StartHubOptions {
+  dataDir: string;
+  /** 0 = an ephemeral port (tests). */
+  port?: number;
+  /** Default 127.0.0.1: exposing the hub is a deliberate choice. */
+  host?: string;
+  /** Default `file:<dataDir>/hub.db`; env DATABASE_URL. */
+  databaseUrl?: string;
+  /** For libsql:// / http(s):// URLs; env DATABASE_AUTH_TOKEN. */
+  databaseAuthToken?: string;
+  /** The admin API token to create on first start (automation); env OUTPOST_ADMIN_TOKEN; else random. */
+  adminToken?: string;
+  bundleTtlHours?: number;
+  logLevel?: string;
+  rootKeys?: number;
+  rootThreshold?: number;
+}
+
+export interface RunningHub {
+  url: string;
+  port: number;
+  /** The admin API token, on the first start only (show it once); null afterwards. */
+  adminToken: string | null;
+  /** Hash of the current root document, as enrollment tokens pin it. */
+  rootHash: string;
+  db: HubDb;
+  app: ReturnType<typeof createHubApp>;
+  keys: KeyStore;
+  notifier: BundleNotifier;
+  close(): Promise<void>;
+}
+
+const JTI_PURGE_EVERY_MS = 60_000;
+/** How long close() lets in-flight requests finish before cutting connections. */
+const CLOSE_GRACE_MS = 3000;
+
+export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const logger = createLogger(opts.logLevel ?? "info");
+  const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
+  const hub = await openDb({ url: databaseUrl, authToken: opts.databaseAuthToken ?? process.env.DATABASE_AUTH_TOKEN });
+  try {
+    await migrateDb(hub);
+    const keys = new KeyStore(hub, { dataDir: opts.dataDir, rootKeys: opts.rootKeys, rootThreshold: opts.rootThreshold });
+    await keys.init();
+    const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN);
+    const notifier = new LocalNotifier();
+    const shutdown = new AbortController();
+    const app = createHubApp({
+      hub, keys, notifier, logger, bundleTtlHours: opts.bundleTtlHours ?? 168, shutdown: shutdown.signal, now: () => new Date(),
+    });
+    const server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? "127.0.0.1");
+    const { port } = server.address() as AddressInfo;
+    const host = opts.host ?? "127.0.0.1";
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+    const purge = setInterval(() => {
+      purgeExpiredJtis(hub).catch((err) => logger.warn({ err }, "jti purge failed"));
+    }, JTI_PURGE_EVERY_MS);
+    purge.unref();
+
+    const { hash: rootHash } = await keys.currentRoot();
+    logger.info({ url, database: databaseUrl.startsWith("file:") ? databaseUrl : new URL(databaseUrl).origin }, "hub listening");
+    let closing: Promise<void> | null = null;
+    return {
+      url, port, adminToken, rootHash, db: hub, app, keys, notifier,
+      close: () => (closing ??= (async () => {
+        shutdown.abort(); // held long-polls answer now instead of holding close() for up to a minute
+        clearInterval(purge);
+        await closeServer(server);
+        await notifier.close();
+        hub.close();
+      })()),
+    };
+  } catch (e) {
+    hub.close();
+    throw e;
+  }
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }, () => resolve(server));
+    server.once("error", reject);
+  });
+}
+
+async function closeServer(server: ServerType): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => { if ("closeAllConnections" in server) server.closeAllConnections(); }, CLOSE_GRACE_MS);
+    server.close(() => { clearTimeout(force); resolve(); });
+    if ("closeIdleConnections" in server) server.closeIdleConnections();
+  });
+}
+
+/** `node --import tsx hub/src/main.ts`: configured from the environment (see hub/README.md). */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const running = await startHub({
+    dataDir: process.env.OUTPOST_DATA_DIR ?? ".outpost/hub",
+    port: Number(process.env.PORT ?? 8080),
+    host: process.env.HOST ?? "127.0.0.1",
+    logLevel: process.env.LOG_LEVEL ?? "info",
+  });
+  if (running.adminToken) process.stderr.write(`admin API token (shown once, store it now): ${running.adminToken}\n`);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { void running.close().then(() => process.exit(0)); });
+}
