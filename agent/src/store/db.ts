@@ -1,0 +1,60 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createClient, type Client, type InStatement, type ResultSet } from "@libsql/client";
+import { Mutex } from "../lib/mutex.ts";
+import { CORE_SCHEMA } from "./schema.ts";
+
+export const STATE_FILE = "state.db";
+
+/** A thin handle on the state file: reads go straight to libSQL, every write is one transaction. */
+export interface Store {
+  readonly path: string;
+  readonly db: Client;
+  /**
+   * Runs the statements as ONE write transaction (BEGIN IMMEDIATE ... COMMIT): either all of them
+   * survive a SIGKILL or none does. libSQL's local client runs it synchronously, so no database
+   * lock is ever held across an `await` (which would stall any other writer on the file).
+   */
+  write(stmts: InStatement[]): Promise<ResultSet[]>;
+  /** Serialises this process's read-decide-write sequences (e.g. outbox insert + trim). */
+  readonly lock: Mutex;
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Create the file and schema if missing (the agent); false for read-only tools (status). */
+  create?: boolean;
+  /** Extra idempotent DDL to run at open (the sim driver's tables). */
+  schema?: string[];
+}
+
+/** Opens a libSQL file with WAL and a busy timeout, so other processes (status, drift tools) can share it. */
+export function openDb(path: string): Client {
+  return createClient({ url: `file:${path}`, timeout: 5000, concurrency: 4 });
+}
+
+export async function openStore(stateDir: string, opts: OpenOptions = {}): Promise<Store> {
+  const path = join(stateDir, STATE_FILE);
+  if (opts.create === false && !existsSync(path)) {
+    throw new Error(`no agent state file at ${path} (has the agent run with this state directory?)`);
+  }
+  const db = openDb(path);
+  try {
+    if (opts.create !== false) {
+      // WAL lets readers (outpost status, tests) read while the agent writes; it is a property of the
+      // file and sticks once set. synchronous stays at SQLite's default FULL: an edge box loses power.
+      await db.execute("PRAGMA journal_mode = WAL");
+      await db.batch([...CORE_SCHEMA, ...(opts.schema ?? [])], "write");
+    }
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return {
+    path,
+    db,
+    lock: new Mutex(),
+    write: (stmts) => (stmts.length ? db.batch(stmts, "write") : Promise.resolve([])),
+    close: () => db.close(),
+  };
+}
