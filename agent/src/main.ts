@@ -1,0 +1,135 @@
+import type { Logger } from "pino";
+import { AgentClient, HubError } from "@outpost/shared";
+import type { AgentConfig } from "./config.ts";
+import { createDrivers, driverSchema } from "./drivers/index.ts";
+import { loadOrCreateIdentity } from "./identity/keypair.ts";
+import { createLogger } from "./lib/log.ts";
+import { AGENT_VERSION } from "./lib/version.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
+import { Events } from "./report/events.ts";
+import { Flusher } from "./report/flusher.ts";
+import { Reporter } from "./report/reporter.ts";
+import { currentBundle } from "./store/bundles.ts";
+import { openStore } from "./store/db.ts";
+import { journalAppend } from "./store/journal.ts";
+import { KV, kvSet } from "./store/kv.ts";
+import { HttpsSync } from "./sync/https.ts";
+import { ensureEnrolled, EnrollError } from "./trust/enroll.ts";
+import { BundleIntake } from "./trust/intake.ts";
+import { loadTrust } from "./trust/trust-store.ts";
+
+export interface RunningAgent {
+  site: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A pino logger to use instead of the default one on stdout (tests, embedding). */
+  logger?: Logger;
+}
+
+/**
+ * Starts the agent: identity, state file, drivers, enrollment, then the four loops that make up
+ * DESIGN §4, each with its own cadence and all stopped by one AbortSignal:
+ *   sync (long-poll the hub) -> intake (verify, store) -> reconciler (plan, apply, heal)
+ *   events/reporter -> outbox -> flusher (send, delete acked)
+ *
+ * Resolves once everything runs. Throws only for what a person must fix (bad config, unsafe key
+ * file, refused enrollment); an unreachable hub is not one of those: the agent starts anyway and
+ * keeps retrying, enforcing the last good bundle meanwhile.
+ */
+export async function startAgent(config: AgentConfig, opts: StartOptions = {}): Promise<RunningAgent> {
+  const log = opts.logger ?? createLogger(config.logLevel, config.site);
+  const identity = await loadOrCreateIdentity(config.stateDir);
+  const store = await openStore(config.stateDir, { schema: driverSchema(config) });
+  const ac = new AbortController();
+  const signal = ac.signal;
+
+  try {
+    if (identity.created) log.info({ kid: identity.kid }, "generated this agent's key pair");
+    if (config.driver === "sim") {
+      log.warn("driver sim: this agent manages a SIMULATED site (LXD, OVN, Ceph and host packages are rows in the state file, nothing real is touched)");
+    }
+    const trust = await loadTrust(store.db);
+    if (trust && trust.site !== config.site) {
+      throw new EnrollError(`the state directory ${config.stateDir} belongs to site ${trust.site}, not ${config.site}`);
+    }
+    await store.write([
+      kvSet(KV.agent, { site: config.site, hubUrl: config.hubUrl, labels: config.labels, driver: config.driver, agentVersion: AGENT_VERSION, startedAt: new Date().toISOString() }),
+      journalAppend("agent-started", { site: config.site, agentVersion: AGENT_VERSION, driver: config.driver, pid: process.pid }),
+    ]);
+
+    const client = new AgentClient(config.hubUrl, config.site, identity.privateKey);
+    const hubBackoff = { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs };
+    const drivers = createDrivers(config, store);
+
+    // Late-bound: the flusher needs the events' nudge and the events need the flusher; wire by closure.
+    let flusher: Flusher | null = null;
+    let reporter: Reporter | null = null;
+    const events = new Events(store, config.outboxMax, log, () => flusher?.kick());
+
+    const reconciler = new Reconciler({
+      store, drivers, events, log, signal,
+      ...(config.healIntervalSeconds !== undefined ? { healIntervalSeconds: config.healIntervalSeconds } : {}),
+      stepMaxAttempts: config.stepMaxAttempts,
+      stepRetry: { baseMs: config.stepRetryBaseMs, capMs: Math.max(config.stepRetryBaseMs, 30_000) },
+      quarantine: { baseMs: config.quarantineBaseSeconds * 1000, capMs: config.quarantineCapSeconds * 1000 },
+      onChanged: () => reporter?.reportSoon(),
+    });
+    flusher = new Flusher({ store, sender: client, log, intervalMs: config.reportIntervalSeconds * 1000, backoff: hubBackoff, signal });
+    reporter = new Reporter({
+      store, log, signal, intervalMs: config.reportIntervalSeconds * 1000, outboxMax: config.outboxMax,
+      onQueued: () => flusher?.kick(),
+      driverMetrics: async () => {
+        const m: Record<string, number> = {};
+        for (const drv of drivers) if (drv.metrics) Object.assign(m, drv.metrics(await drv.observe()));
+        return m;
+      },
+    });
+    const intake = new BundleIntake({ store, events, log, fetchKeys: () => client.keys(), onAccepted: () => reconciler.kick() });
+    const enroll = () => ensureEnrolled({ store, client, identity, config, events, log });
+
+    // First enrollment attempt up front, so a bad token or a taken name fails startAgent loudly;
+    // a hub that cannot be reached is retried by the sync loop instead.
+    try {
+      await enroll();
+    } catch (e) {
+      if (e instanceof EnrollError) throw e;
+      if (!(e instanceof HubError) && (e as Error).name !== "TimeoutError") throw e;
+      log.warn({ code: (e as HubError).code }, `cannot enroll yet, will keep trying: ${(e as Error).message}`);
+    }
+
+    const sync = new HttpsSync({
+      client, intake, log, signal, backoff: hubBackoff,
+      longPollSeconds: config.longPollSeconds,
+      knownVersion: async () => (await loadTrust(store.db))?.bundleVersion ?? 0,
+      ensureEnrolled: enroll,
+      pollIntervalSeconds: async () => (await currentBundle(store.db))?.payload.spec.agent.pollIntervalSeconds ?? 30,
+    });
+
+    const loops = [reconciler.start(), flusher.start(), reporter.start(), sync.start()];
+    log.info({ hub: config.hubUrl, stateDir: config.stateDir, agentVersion: AGENT_VERSION }, "agent started");
+
+    let stopping: Promise<void> | null = null;
+    return {
+      site: config.site,
+      stop: () => {
+        stopping ??= (async () => {
+          log.info("agent stopping");
+          ac.abort();
+          // Each loop notices the abort at its next await: the long-poll is cancelled, a step in
+          // progress is finished or abandoned before it writes (never half-written), then the file closes.
+          await Promise.allSettled(loops);
+          try { await store.write([journalAppend("agent-stopped", { pid: process.pid })]); } catch { /* closing anyway */ }
+          store.close();
+          log.info("agent stopped");
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    ac.abort();
+    store.close();
+    throw e;
+  }
+}
