@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
+import type { SiteView } from "@outpost/shared";
 import { operatorClient, type GlobalOptions } from "../context.ts";
 import { ago, parseLabelArgs, print, table } from "../output.ts";
 
@@ -39,7 +40,7 @@ export function operatorCommands(program: Command): void {
   });
   sites.command("approve <site...>").description("let pending sites fetch bundles").action(async (names: string[], _o, cmd: Command) => {
     const client = operatorClient(g(cmd));
-    const done = [];
+    const done: SiteView[] = [];
     for (const n of names) done.push(await client.approveSite(n));
     print(g(cmd), done, () => done.map((s) => `approved ${s.name}`).join("\n"));
   });
