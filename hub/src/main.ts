@@ -64,7 +64,8 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     const app = createHubApp({
       hub, keys, notifier, logger, bundleTtlHours: opts.bundleTtlHours ?? 168, shutdown: shutdown.signal, now: () => new Date(),
     });
-    const server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? "127.0.0.1");
+    const inFlight = new InFlight();
+    const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 8080, opts.host ?? "127.0.0.1");
     const { port } = server.address() as AddressInfo;
     const host = opts.host ?? "127.0.0.1";
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -82,7 +83,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
       close: () => (closing ??= (async () => {
         shutdown.abort(); // held long-polls answer now instead of holding close() for up to a minute
         clearInterval(purge);
-        await closeServer(server);
+        await closeServer(server, inFlight);
         await notifier.close();
         hub.close();
       })()),
@@ -100,12 +101,33 @@ function listen(fetch: (req: Request) => Response | Promise<Response>, port: num
   });
 }
 
-async function closeServer(server: ServerType): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const force = setTimeout(() => { if ("closeAllConnections" in server) server.closeAllConnections(); }, CLOSE_GRACE_MS);
-    server.close(() => { clearTimeout(force); resolve(); });
-    if ("closeIdleConnections" in server) server.closeIdleConnections();
-  });
+/** Counts requests being handled, so close() knows when the remaining sockets carry nothing. */
+class InFlight {
+  #count = 0;
+  #drained: (() => void)[] = [];
+  wrap<A extends unknown[]>(fetch: (req: Request, ...rest: A) => Response | Promise<Response>) {
+    return async (req: Request, ...rest: A): Promise<Response> => {
+      this.#count++;
+      try { return await fetch(req, ...rest); } finally {
+        if (--this.#count === 0) for (const f of this.#drained.splice(0)) f();
+      }
+    };
+  }
+  drained(): Promise<void> { return this.#count === 0 ? Promise.resolve() : new Promise((r) => this.#drained.push(r)); }
+}
+
+/**
+ * Stops accepting, lets in-flight requests answer (held long-polls already have: shutdown was
+ * aborted), then closes every socket left — including keep-alive ones a client opened but never
+ * used, which Node does not count as idle — without waiting for clients to hang up.
+ */
+async function closeServer(server: ServerType, inFlight: InFlight): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+  await Promise.race([inFlight.drained(), grace]);
+  await new Promise((r) => setImmediate(r)); // let the last answers reach their sockets first
+  if ("closeAllConnections" in server) server.closeAllConnections();
+  await closed;
 }
 
 /** `node --import tsx hub/src/main.ts`: configured from the environment (see hub/README.md). */
