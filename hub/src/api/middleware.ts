@@ -26,6 +26,8 @@ export function requestLog(logger: Logger): MiddlewareHandler<HubEnv> {
 export function limitBody(maxBytes: number): MiddlewareHandler {
   return bodyLimit({
     maxSize: maxBytes,
-    onError: (c) => c.json(errorBody("PAYLOAD_TOO_LARGE", `request body is larger than ${maxBytes} bytes`), 413),
+    // Answered before the body was read: close the connection, or the client would reuse a socket
+    // that still has the unread rest of its body in flight.
+    onError: (c) => c.json(errorBody("PAYLOAD_TOO_LARGE", `request body is larger than ${maxBytes} bytes`), 413, { connection: "close" }),
   });
 }

@@ -35,7 +35,8 @@ export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
     const patch = await readJson(c, LabelPatch);
     const clash = patch.remove.findIndex((k) => Object.hasOwn(patch.set, k));
     if (clash >= 0) {
-      throw new HttpError(400, "VALIDATION", `label '${patch.remove[clash]}' is both set and removed`, [{ path: `remove.${clash}`, message: "also in set" }]);
+      const message = `label '${patch.remove[clash]}' is both set and removed`;
+      throw new HttpError(400, "VALIDATION", `invalid request body: remove.${clash}: ${message}`, [{ path: `remove.${clash}`, message }]);
     }
     const view = await deps.hub.transaction(async (tx) => {
       const site = await findSite(tx, name);
