@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { base64url } from "jose";
-import type { SpecInput } from "@outpost/shared";
+import type { EventBody, ReportItem, SpecInput } from "@outpost/shared";
 import type { AgentConfigInput } from "./config.ts";
 import { startAgent, type RunningAgent } from "./main.ts";
 import { readAgentStatus } from "./status.ts";
@@ -47,6 +47,8 @@ async function setup(o: { autoApprove?: boolean; agent?: Partial<AgentConfigInpu
   return { hub, stateDir: t.dir, config, start, stop: () => agent!.stop() };
 }
 
+/** The `details` of an event report, typed as the test expects it. */
+const details = <T,>(r: ReportItem | undefined) => (r?.body as EventBody | undefined)?.details as T;
 const eventCodes = (hub: FixtureHub, type: string) => hub.eventsOf(type).map((e) => (e.body as { code?: string }).code);
 
 async function outbox(stateDir: string): Promise<{ id: string; kind: string; type?: string }[]> {
@@ -194,12 +196,12 @@ describe("agent against a fixture hub", () => {
     await waitFor("drift-healed events delivered", () => healed.every((id) => hub.stored.has(id)));
     await waitFor("outbox drained of events", async () => (await outbox(stateDir)).every((r) => r.kind !== "event"));
     for (const id of healed) expect(hub.receipts.get(id)).toBe(1);
-    const details = healed.map((id) => (hub.stored.get(id)!.body as { details: { kind: string; name: string; action: string } }).details);
-    expect(details.map((d) => `${d.action} ${d.kind} ${d.name}`).sort()).toEqual([
+    const healedDetails = healed.map((id) => details<{ kind: string; name: string; action: string }>(hub.stored.get(id)));
+    expect(healedDetails.map((d) => `${d.action} ${d.kind} ${d.name}`).sort()).toEqual([
       "create lxd.instance web2", "start lxd.instance web1", "update ceph.pool rbd",
     ]);
-    const upd = hub.stored.get(healed[details.findIndex((d) => d.kind === "ceph.pool")]!)!.body as { details: { before: { size: number }; after: { size: number } } };
-    expect([upd.details.before.size, upd.details.after.size]).toEqual([1, 3]);
+    const upd = details<{ before: { size: number }; after: { size: number } }>(hub.stored.get(healed[healedDetails.findIndex((d) => d.kind === "ceph.pool")]!));
+    expect([upd.before.size, upd.after.size]).toEqual([1, 3]);
     // events from before the outage are not duplicated in storage either
     expect(hub.eventsOf("applied")).toHaveLength(1);
   });
@@ -211,7 +213,7 @@ describe("agent against a fixture hub", () => {
     hub.publish(await hub.sign({ site: SITE, version: 1, spec: SPEC }), 1);
 
     await waitFor("apply-failed", () => hub.eventsOf("apply-failed").length === 1);
-    expect(hub.eventsOf("step-quarantined").map((e) => (e.body as { details: { step: string } }).details.step)).toContain("lxd/lxd.instance/web2/create");
+    expect(hub.eventsOf("step-quarantined").map((e) => details<{ step: string }>(e).step)).toContain("lxd/lxd.instance/web2/create");
     expect((await listSimObjects(stateDir, "lxd.instance")).map((r) => r.name)).toEqual(["web1"]);
     expect(await simSummary(stateDir)).toMatchObject({ "ceph.pool": 1, "host.package": 1 });
     const st = await readAgentStatus(stateDir);
