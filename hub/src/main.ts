@@ -6,7 +6,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { createHubApp } from "./app.ts";
 import { ensureAdminToken } from "./auth/admin-token.ts";
 import { purgeExpiredJtis } from "./auth/jti-store.ts";
-import { openDb, type HubDb } from "./db/client.ts";
+import { describeDbUrl, openDb, type HubDb } from "./db/client.ts";
 import { migrateDb } from "./db/migrate.ts";
 import { createLogger } from "./log.ts";
 import { LocalNotifier } from "./notify/local.ts";
@@ -76,7 +76,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     purge.unref();
 
     const { hash: rootHash } = await keys.currentRoot();
-    logger.info({ url, database: databaseUrl.startsWith("file:") ? databaseUrl : new URL(databaseUrl).origin }, "hub listening");
+    logger.info({ url, database: describeDbUrl(databaseUrl) }, "hub listening");
     let closing: Promise<void> | null = null;
     return {
       url, port, adminToken, rootHash, db: hub, app, keys, notifier,

@@ -34,8 +34,14 @@ export async function openDb(opts: DbOptions): Promise<HubDb> {
     // The driver applies this busy timeout to every pooled connection; a PRAGMA would reach only one.
     ...(isFile ? { timeout: opts.busyTimeoutMs ?? 5000 } : {}),
   });
-  // WAL lets readers (long-polls, listings) proceed while a write is in progress; it is persistent.
-  if (isFile) await client.execute("PRAGMA journal_mode=WAL");
+  try {
+    // WAL lets readers (long-polls, listings) proceed while a write is in progress; it is persistent.
+    await client.execute(isFile ? "PRAGMA journal_mode=WAL" : "SELECT 1");
+  } catch (e) {
+    client.close();
+    // Say which database and why (a wrong auth token, say) instead of failing later on a migration.
+    throw new Error(`cannot open database ${describeDbUrl(opts.url)}: ${(e as Error).message}`, { cause: e });
+  }
   const db = drizzle(client, { schema });
   const lock = new Mutex();
   return {
@@ -45,4 +51,10 @@ export async function openDb(opts: DbOptions): Promise<HubDb> {
     transaction: (fn) => lock.run(() => db.transaction((tx) => fn(tx))),
     close: () => client.close(),
   };
+}
+
+/** A database URL fit for logs: the file path, or scheme and host without credentials or query. */
+export function describeDbUrl(url: string): string {
+  if (url.startsWith("file:")) return url.split("?")[0]!;
+  try { const u = new URL(url); return `${u.protocol}//${u.host}`; } catch { return "(unparseable database URL)"; }
 }
