@@ -20,7 +20,7 @@ const HubUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be a
 export const AgentConfig = z.strictObject({
   hubUrl: HubUrl,
   site: SiteName,
-  stateDir: z.string().min(1).default("/var/lib/outpost-agent"),
+  stateDir: z.string().min(1).default("/var/lib/outpost"),
   /** Needed only for the first start; once enrolled the agent authenticates with its own key. */
   enrollToken: z.string().min(1).optional(),
   labels: LabelMap.default({}),

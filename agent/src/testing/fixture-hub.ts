@@ -157,7 +157,9 @@ export class FixtureHub {
       if (req.method === "POST" && url.pathname === "/agent/v1/enroll") {
         const body = EnrollRequest.parse(await this.body(req));
         if (body.token !== this.token) return this.err(res, req, 401, "ENROLL_TOKEN_INVALID", "bad token");
-        if (this.sites.has(body.site)) return this.err(res, req, 409, "SITE_EXISTS", "site exists");
+        const existing = this.sites.get(body.site);
+        if (existing && existing.publicKey.x !== body.publicKey.x) return this.err(res, req, 409, "SITE_EXISTS", "site exists with another key");
+        if (existing) return this.send(res, req, 200, { site: body.site, status: existing.status }); // idempotent, like the hub
         const status = this.autoApprove ? "approved" : "pending";
         this.sites.set(body.site, { status, publicKey: body.publicKey });
         return this.send(res, req, 201, { site: body.site, status });

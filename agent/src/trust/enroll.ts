@@ -18,7 +18,7 @@ import { describeTrust, loadTrust, saveTrust } from "./trust-store.ts";
  * stored before the enroll call so a crash in between never leaves the agent trusting nothing.
  */
 export const EnrollmentRecord = z.object({
-  status: z.enum(["attempting", "pending", "approved", "revoked", "exists"]),
+  status: z.enum(["attempting", "pending", "approved", "revoked"]),
   at: z.string(),
 });
 export type EnrollmentRecord = z.output<typeof EnrollmentRecord>;
@@ -91,12 +91,9 @@ export async function ensureEnrolled(d: EnrollDeps): Promise<"already" | "enroll
     status = res.status;
   } catch (e) {
     if (e instanceof HubError && e.status === 409) {
-      // Our own earlier attempt may have reached the hub before we crashed: then the site exists with
-      // our key and polling will work. If another machine owns the name, polling fails loudly (401).
-      if (previous?.status === "attempting") {
-        d.log.warn({ code: e.code }, "hub says this site already exists (likely our own interrupted enrollment); continuing");
-        status = "exists";
-      } else throw new EnrollError(`the hub already has a site named ${d.config.site} (${e.code}): pick another name or remove the old site`);
+      // The hub answers a repeated enrollment with the same key as a success (so a retry after a
+      // lost answer or a crash is harmless); 409 means another key already owns this site name.
+      throw new EnrollError(`the hub already has a site named ${d.config.site} enrolled with another key (${e.code}): pick another name, or remove the old site on the hub`);
     } else if (e instanceof HubError && (e.status === 401 || e.status === 400 || e.status === 403)) {
       throw new EnrollError(`the hub refused the enrollment (${e.code}): ${e.message}`);
     } else throw e;
