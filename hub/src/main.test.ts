@@ -78,6 +78,31 @@ describe("startHub", () => {
     expect(await poll).toEqual({ status: 204 });
   });
 
+  it("issues bundles that live bundleTtlHours, or OUTPOST_BUNDLE_TTL_SECONDS from the environment", async () => {
+    const lifetime = async (t: Awaited<ReturnType<typeof startTestHub>>) => {
+      const site = await enrolledSite(t, "site-a");
+      await t.op.createRelease({ name: "web", version: "1", spec: {} });
+      await t.op.assign({ name: "web", version: "1" }, "");
+      const got = await site.client.bundle(0, 0);
+      if (got.status !== 200) throw new Error("no bundle");
+      const p = JSON.parse(Buffer.from(got.jws.split(".")[1]!, "base64url").toString()) as { issuedAt: string; expiresAt: string };
+      return (Date.parse(p.expiresAt) - Date.parse(p.issuedAt)) / 1000;
+    };
+    const byOption = await startTestHub({ bundleTtlHours: 2 });
+    cleanup.push(() => byOption.stop());
+    expect(await lifetime(byOption)).toBe(7200);
+    process.env.OUTPOST_BUNDLE_TTL_SECONDS = "4";
+    try {
+      const byEnv = await startTestHub();
+      cleanup.push(() => byEnv.stop());
+      expect(await lifetime(byEnv)).toBe(4);
+      process.env.OUTPOST_BUNDLE_TTL_SECONDS = "soon";
+      await expect(startTestHub()).rejects.toThrow(/OUTPOST_BUNDLE_TTL_SECONDS/);
+    } finally {
+      delete process.env.OUTPOST_BUNDLE_TTL_SECONDS;
+    }
+  });
+
   it("accepts a databaseUrl of its own choosing", async () => {
     const d = dir();
     const elsewhere = path.join(dir(), "other.db");

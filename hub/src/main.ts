@@ -25,6 +25,7 @@ export interface StartHubOptions {
   databaseAuthToken?: string;
   /** The admin API token to create on first start (automation); env OUTPOST_ADMIN_TOKEN; else random. */
   adminToken?: string;
+  /** Lifetime of issued bundles, default 168 h; env OUTPOST_BUNDLE_TTL_SECONDS (short-lived bundles for expiry tests). */
   bundleTtlHours?: number;
   logLevel?: string;
   rootKeys?: number;
@@ -50,6 +51,7 @@ const JTI_PURGE_EVERY_MS = 60_000;
 const CLOSE_GRACE_MS = 3000;
 
 export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
+  const bundleTtlHours = opts.bundleTtlHours ?? ttlFromEnv() ?? 168; // checked before anything is created
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
@@ -62,7 +64,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     const notifier = new LocalNotifier();
     const shutdown = new AbortController();
     const app = createHubApp({
-      hub, keys, notifier, logger, bundleTtlHours: opts.bundleTtlHours ?? 168, shutdown: shutdown.signal, now: () => new Date(),
+      hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(),
     });
     const inFlight = new InFlight();
     const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 8080, opts.host ?? "127.0.0.1");
@@ -99,6 +101,14 @@ function listen(fetch: (req: Request) => Response | Promise<Response>, port: num
     const server = serve({ fetch, port, hostname }, () => resolve(server));
     server.once("error", reject);
   });
+}
+
+function ttlFromEnv(): number | undefined {
+  const raw = process.env.OUTPOST_BUNDLE_TTL_SECONDS;
+  if (raw === undefined || raw === "") return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`OUTPOST_BUNDLE_TTL_SECONDS must be a positive number of seconds, got '${raw}'`);
+  return seconds / 3600;
 }
 
 /** Counts requests being handled, so close() knows when the remaining sockets carry nothing. */
