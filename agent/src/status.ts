@@ -27,6 +27,8 @@ export interface AgentStatus {
   appliedVersion: number | null;
   state: SiteState;
   pendingSteps: number;
+  /** Why the state is what it is, when it is not simply in sync (failed steps, steps waiting for a window). */
+  message: string | null;
   pendingReports: number;
   recentEvents: { at: string; type: string; severity: string; message: string; code?: string }[];
 }
@@ -56,6 +58,7 @@ export async function readAgentStatus(stateDir: string, now = new Date()): Promi
       appliedVersion: rec.appliedVersion,
       state: bundle ? rec.state : "pending",
       pendingSteps: rec.pendingSteps,
+      message: rec.message ?? null,
       pendingReports,
       // Every event is journaled when emitted (sent or still queued), so the journal alone is the history.
       recentEvents: journal

@@ -13,6 +13,7 @@ import { journalAppend } from "../store/journal.ts";
 import { KV, kvSet } from "../store/kv.ts";
 import { backoffDelay, type BackoffPolicy } from "../sync/backoff.ts";
 import { blockedBy } from "./blocking.ts";
+import { disruptionAllowed } from "./maintenance.ts";
 import { orderSteps } from "./order.ts";
 import { Quarantine } from "./quarantine.ts";
 import { isStale, readReconcileRecord, type ReconcileRecord } from "./record.ts";
@@ -57,6 +58,8 @@ export class Reconciler {
   private readonly quarantine: Quarantine;
   private running: Promise<void> | null = null;
   private healMs = DEFAULT_HEAL_S * 1000;
+  /** Disruptive steps currently waiting for a maintenance window (journaled once, not every tick). */
+  private deferred = new Set<string>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.quarantine = new Quarantine(d.quarantine);
@@ -136,13 +139,21 @@ export class Reconciler {
     if (isApply) await this.writeRecord({ ...rec, state: "applying", pendingSteps: steps.length, lastRunAt: now.toISOString() });
 
     const done: Step[] = [];
-    const failed: Step[] = []; // failed now, or held in quarantine: later dependents wait
+    const failed: Step[] = []; // failed now, held in quarantine, or deferred: later dependents wait
     const newlyFailed: Step[] = [];
+    let held = 0;
+    const deferred = new Set<string>();
+    const mayDisrupt = disruptionAllowed(spec.agent.maintenanceWindows, now);
     let aborted = false;
     for (const step of steps) {
       if (this.d.signal.aborted) { aborted = true; break; }
-      const held = this.quarantine.isHeld(step.id, Date.now());
-      if (held) { failed.push(step); continue; }
+      if (this.quarantine.isHeld(step.id, Date.now())) { failed.push(step); held++; continue; }
+      if (step.disruptive && !mayDisrupt) {
+        failed.push(step);
+        deferred.add(step.id);
+        if (!this.deferred.has(step.id)) await store.write([journalAppend("step-skipped", { step: step.id, reason: "waiting for a maintenance window" })]);
+        continue;
+      }
       const blocker = blockedBy(step, failed);
       if (blocker) {
         await store.write([journalAppend("step-skipped", { step: step.id, blockedBy: blocker.id })]);
@@ -153,7 +164,9 @@ export class Reconciler {
       if (r === "done") done.push(step);
       else { failed.push(step); newlyFailed.push(step); }
     }
+    this.deferred = deferred;
     const pending = steps.length - done.length;
+    const waitNote = deferred.size ? `${deferred.size} disruptive steps wait for a maintenance window` : undefined;
     await store.write([journalAppend("reconcile-run", { kind, bundleVersion: bundle.version, steps: steps.length, done: done.length, pending, aborted })]);
     if (aborted) return { kind, bundleVersion: bundle.version, steps: steps.length, done: done.length, pending, aborted };
 
@@ -177,19 +190,22 @@ export class Reconciler {
     rec = await readReconcileRecord(store.db); // events above may have advanced it (stale)
     if (isApply && pending === 0) {
       await this.finishApply(bundle, rec, steps.length, now.getTime());
+    } else if (isApply && newlyFailed.length === 0 && held === 0) {
+      // Nothing failed: what is left waits for a maintenance window. Still applying, not failed.
+      await this.writeRecord({ ...rec, state: "applying", pendingSteps: pending, lastRunAt: new Date().toISOString(), message: waitNote });
     } else if (isApply) {
       const state: SiteState = "failed";
-      const next = { ...rec, state, pendingSteps: pending, lastRunAt: new Date().toISOString(), message: `${pending} of ${steps.length} steps not applied` };
+      const next = { ...rec, state, pendingSteps: pending, lastRunAt: new Date().toISOString(), message: [`${pending} of ${steps.length} steps not applied`, waitNote].filter(Boolean).join("; ") };
       if (rec.applyFailedVersion !== bundle.version) {
         await events.emit({
           type: "apply-failed", severity: "error", bundleVersion: bundle.version,
           message: `bundle v${bundle.version} only partly applied: ${pending} of ${steps.length} steps pending`,
-          details: { release: bundle.payload.release, failed: failed.map((s) => s.id), applied: done.length },
+          details: { release: bundle.payload.release, failed: failed.filter((s) => !deferred.has(s.id)).map((s) => s.id), deferred: [...deferred], applied: done.length },
         }, [kvSet(KV.reconcile, { ...next, applyFailedVersion: bundle.version })]);
       } else await this.writeRecord(next);
     } else {
       const state: SiteState = pending === 0 ? "in-sync" : "degraded";
-      await this.writeRecord({ ...rec, state, pendingSteps: pending, lastRunAt: new Date().toISOString(), message: pending ? `${pending} drifted objects not repaired` : undefined });
+      await this.writeRecord({ ...rec, state, pendingSteps: pending, lastRunAt: new Date().toISOString(), message: pending ? [`${pending} drifted objects not repaired`, waitNote].filter(Boolean).join("; ") : undefined });
     }
     if (done.length > 0 || isApply) this.d.onChanged?.();
     return { kind, bundleVersion: bundle.version, steps: steps.length, done: done.length, pending, aborted };
