@@ -47,6 +47,8 @@ export interface RunningHub {
 }
 
 const JTI_PURGE_EVERY_MS = 60_000;
+/** A hub that runs for a year must renew its keys document without a restart. */
+const KEYS_RENEW_CHECK_EVERY_MS = 6 * 3600_000;
 /** How long close() lets in-flight requests finish before cutting connections. */
 const CLOSE_GRACE_MS = 3000;
 
@@ -76,6 +78,11 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
       purgeExpiredJtis(hub).catch((err) => logger.warn({ err }, "jti purge failed"));
     }, JTI_PURGE_EVERY_MS);
     purge.unref();
+    const renew = setInterval(() => {
+      keys.renewKeysDocumentIfExpiring().then((renewed) => { if (renewed) logger.info("keys document re-signed before expiry"); })
+        .catch((err) => logger.warn({ err: (err as Error).message }, "keys document renewal failed"));
+    }, KEYS_RENEW_CHECK_EVERY_MS);
+    renew.unref();
 
     const { hash: rootHash } = await keys.currentRoot();
     logger.info({ url, database: describeDbUrl(databaseUrl) }, "hub listening");
@@ -85,6 +92,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
       close: () => (closing ??= (async () => {
         shutdown.abort(); // held long-polls answer now instead of holding close() for up to a minute
         clearInterval(purge);
+        clearInterval(renew);
         await closeServer(server, inFlight);
         await notifier.close();
         hub.close();

@@ -85,6 +85,19 @@ describe("GET /agent/v1/bundle (long-poll)", () => {
   });
 });
 
+describe("GET /agent/v1/artifacts/:sha256", () => {
+  it("validates the digest (400) and, with no artifact store yet, answers 404", async () => {
+    const fetchArtifact = async (digest: string) => raw(`${t.hub.url}/agent/v1/artifacts/${digest}`, await signAgentJwt("site-a", a.key.privateJwk));
+    const bad = await fetchArtifact("not-a-digest");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { issues: { path: string }[] } }).error.issues[0]?.path).toBe("sha256");
+    const missing = await fetchArtifact("a".repeat(64));
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("ARTIFACT_NOT_FOUND");
+    expect((await raw(`${t.hub.url}/agent/v1/artifacts/${"a".repeat(64)}`, null)).status).toBe(401);
+  });
+});
+
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!cond()) {
