@@ -34,6 +34,7 @@ export interface HttpsSyncDeps {
 const LONG_POLL_GRACE_MS = 15_000;
 /** A 204 answered faster than this is not really long-polling: pace the loop so it cannot spin. */
 const MIN_CYCLE_MS = 1000;
+const PENDING_CAP_MS = 15_000;
 
 export class HttpsSync {
   private attempt = 0;
@@ -85,7 +86,10 @@ export class HttpsSync {
         }
       } catch (e) {
         if (signal.aborted) break;
-        delay = backoffDelay(this.attempt++, this.d.backoff);
+        // Waiting for approval is not an outage: poll at most every 15 s so approval takes effect soon.
+        const pending = e instanceof HubError && e.code === "AUTH_SITE_PENDING";
+        const policy = pending ? { ...this.d.backoff, capMs: Math.min(this.d.backoff.capMs, PENDING_CAP_MS) } : this.d.backoff;
+        delay = backoffDelay(this.attempt++, policy);
         this.explain(e, delay);
       }
       if (delay > 0 && !(await sleep(delay, signal))) break;
