@@ -62,7 +62,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     await migrateDb(hub);
     const keys = new KeyStore(hub, { dataDir: opts.dataDir, rootKeys: opts.rootKeys, rootThreshold: opts.rootThreshold });
     await keys.init();
-    const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN);
+    const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg));
     const notifier = new LocalNotifier();
     const shutdown = new AbortController();
     const app = createHubApp({

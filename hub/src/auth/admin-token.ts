@@ -14,10 +14,17 @@ export function newAdminToken(): string { return ADMIN_TOKEN_PREFIX + randomBase
  * First start only: create the admin API token (the given one, for automation, else a random one)
  * and return it so it can be shown once. Only its sha256 is stored. Later starts return null.
  */
-export async function ensureAdminToken(hub: HubDb, given: string | undefined, now = new Date()): Promise<string | null> {
+export async function ensureAdminToken(hub: HubDb, given: string | undefined, now = new Date(), warn: (msg: string) => void = () => {}): Promise<string | null> {
   return hub.write(async (db) => {
     const [existing] = await db.select({ id: apiTokens.id }).from(apiTokens).limit(1);
-    if (existing) return null;
+    if (existing) {
+      if (given !== undefined) {
+        const [same] = await db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.tokenHash, sha256Hex(given))).limit(1);
+        // Setting the variable again does not replace the token: say so rather than leave people guessing at 401s.
+        if (!same) warn("the given admin token was ignored: an admin token already exists (it is only set on the first start)");
+      }
+      return null;
+    }
     if (given !== undefined && given.length < 16) throw new Error("the admin token must be at least 16 characters");
     const token = given ?? newAdminToken();
     await db.insert(apiTokens).values({ id: ulid(), name: "admin", tokenHash: sha256Hex(token), role: "admin", createdAt: now });
