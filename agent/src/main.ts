@@ -107,7 +107,10 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       pollIntervalSeconds: async () => (await currentBundle(store.db))?.payload.spec.agent.pollIntervalSeconds ?? 30,
     });
 
-    const loops = [reconciler.start(), flusher.start(), reporter.start(), sync.start()];
+    // The loops catch their own errors; this is the last line of defence against a crash by
+    // unhandled rejection, which would take site enforcement down with it.
+    const loops = [reconciler.start(), flusher.start(), reporter.start(), sync.start()]
+      .map((p, i) => p.catch((e: unknown) => log.fatal({ err: (e as Error).message, loop: ["reconcile", "flush", "report", "sync"][i] }, "agent loop crashed")));
     log.info({ hub: config.hubUrl, stateDir: config.stateDir, agentVersion: AGENT_VERSION }, "agent started");
 
     let stopping: Promise<void> | null = null;

@@ -39,7 +39,14 @@ export class Flusher {
       // While backing off, a nudge must not cut the wait short (that would hammer a hub that is down).
       const r = await (this.failures > 0 ? this.sleepIgnoringKicks(delay) : this.wake.wait(delay, this.o.signal));
       if (r === "abort") return;
-      await this.flushAll();
+      try {
+        await this.flushAll();
+      } catch (e) {
+        // A state-file error (disk full, locked too long): keep the loop alive and try again later.
+        if (this.o.signal.aborted) return;
+        this.failures++;
+        this.o.log.error({ err: (e as Error).message }, "outbox flush failed");
+      }
     }
   }
 
