@@ -69,6 +69,13 @@ describe("forged bundles in transit are refused", () => {
     await rejected(fleet, A, "BUNDLE_ROLLBACK");
     expect((await readAgentStatus(fleet.stateDir(A))).bundleVersion).toBe(2);
     expect((await fleet.site(A)).release).toBe("store@2.0");
+  });
+
+  it("refuses an oversized answer without reading it all (endless data)", async () => {
+    const huge = "e".repeat(3 * 1024 * 1024) + "." + "x".repeat(1024);
+    proxy.rewrite = (x) => (x.site === A && x.path === "/agent/v1/bundle" ? { status: 200, body: huge, headers: { "x-outpost-bundle-version": "9" } } : undefined);
+    await rejected(fleet, A, "BUNDLE_TOO_LARGE");
+    expect((await readAgentStatus(fleet.stateDir(A))).bundleVersion).toBe(2);
     proxy.rewrite = () => undefined;
   });
 
@@ -76,7 +83,7 @@ describe("forged bundles in transit are refused", () => {
     const events = await fleet.events(A, "bundle-rejected");
     const perCode = new Map<string, number>();
     for (const e of events) perCode.set(String(e.body.code), (perCode.get(String(e.body.code)) ?? 0) + 1);
-    expect(Object.fromEntries(perCode)).toEqual({ BUNDLE_BAD_SIGNATURE: 1, BUNDLE_WRONG_SITE: 1, BUNDLE_ROLLBACK: 1 });
+    expect(Object.fromEntries(perCode)).toEqual({ BUNDLE_BAD_SIGNATURE: 1, BUNDLE_WRONG_SITE: 1, BUNDLE_ROLLBACK: 1, BUNDLE_TOO_LARGE: 1 });
   });
 });
 

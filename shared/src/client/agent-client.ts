@@ -1,11 +1,31 @@
 import type { CryptoKey } from "jose";
 import { signAgentJwt } from "../auth/agent-jwt.ts";
+import { MAX_BUNDLE_BYTES } from "../bundle/payload.ts";
 import { TrustBundle } from "../trust/documents.ts";
 import {
   AgentRoutes, BUNDLE_VERSION_HEADER, EnrollResponse, ReportsResponse,
   type EnrollRequest, type ReportItemInput,
 } from "../protocol/agent.ts";
 import { errorFrom, joinUrl, request } from "./http.ts";
+
+/** A JWS of a MAX_BUNDLE_BYTES payload, base64url-encoded, plus a header and signature. */
+const MAX_BUNDLE_JWS_CHARS = Math.ceil(MAX_BUNDLE_BYTES * 1.4) + 1024;
+
+/**
+ * Reads at most `limit` characters of a body and drops the rest: an endless answer (a hostile
+ * proxy, a broken hub) must not exhaust the site's memory. A truncated bundle is still handed to
+ * verification, which refuses it as BUNDLE_TOO_LARGE and reports it.
+ */
+async function readCapped(res: Response, limit: number): Promise<string> {
+  if (!res.body) return "";
+  const decoder = new TextDecoder();
+  let out = "";
+  for await (const chunk of res.body) {
+    out += decoder.decode(chunk as Uint8Array, { stream: true });
+    if (out.length >= limit) { await res.body.cancel().catch(() => {}); return out.slice(0, limit); }
+  }
+  return out + decoder.decode();
+}
 
 export type BundleAnswer = { status: 200; jws: string; version: number } | { status: 204 };
 
@@ -37,7 +57,7 @@ export class AgentClient {
     const res = await request(url, { headers: { ...(await this.auth()), "if-none-match": `"v${known}"` }, signal });
     if (res.status === 204 || res.status === 304) { await res.body?.cancel(); return { status: 204 }; }
     if (!res.ok) throw await errorFrom(res);
-    return { status: 200, jws: await res.text(), version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
+    return { status: 200, jws: await readCapped(res, MAX_BUNDLE_JWS_CHARS + 1), version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
   }
 
   async reports(reports: ReportItemInput[]) {
