@@ -12,6 +12,7 @@ import { createLogger } from "./log.ts";
 import { LocalNotifier } from "./notify/local.ts";
 import type { BundleNotifier } from "./notify/notifier.ts";
 import { KeyStore } from "./signing/keystore.ts";
+import { renewBundles, renewalIntervalMs } from "./bundles/renew.ts";
 
 export interface StartHubOptions {
   dataDir: string;
@@ -78,6 +79,13 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
       purgeExpiredJtis(hub).catch((err) => logger.warn({ err }, "jti purge failed"));
     }, JTI_PURGE_EVERY_MS);
     purge.unref();
+    const renewBundlesNow = () => renewBundles({ hub, keys, notifier, bundleTtlHours, now: () => new Date() })
+      .then((r) => { if (r.length) logger.info({ sites: r.length }, "bundles renewed before expiry"); })
+      .catch((err) => logger.warn({ err: (err as Error).message }, "bundle renewal failed"));
+    await renewBundlesNow();
+    const renewBundlesTimer = setInterval(renewBundlesNow, renewalIntervalMs(bundleTtlHours));
+    renewBundlesTimer.unref();
+
     const renew = setInterval(() => {
       keys.renewKeysDocumentIfExpiring().then((renewed) => { if (renewed) logger.info("keys document re-signed before expiry"); })
         .catch((err) => logger.warn({ err: (err as Error).message }, "keys document renewal failed"));
@@ -93,6 +101,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
         shutdown.abort(); // held long-polls answer now instead of holding close() for up to a minute
         clearInterval(purge);
         clearInterval(renew);
+        clearInterval(renewBundlesTimer);
         await closeServer(server, inFlight);
         await notifier.close();
         hub.close();

@@ -6,6 +6,7 @@ import { HttpError } from "../api/errors.ts";
 import type { Queryable } from "../db/client.ts";
 import { DEFAULT_PROJECT } from "../db/migrate.ts";
 import { assignments, bundles, releases, sites } from "../db/schema.ts";
+import type { ActiveBundleKey } from "../signing/keystore.ts";
 import { bundlePayload, nextVersion, selectSites } from "./plan.ts";
 
 export interface AssignInput {
@@ -41,12 +42,7 @@ export async function assignRelease(deps: Pick<HubDeps, "hub" | "keys" | "notifi
     const key = await deps.keys.activeBundleKey(tx);
     const out: { site: string; version: number }[] = [];
     for (const site of matched) {
-      const version = nextVersion(await latestVersion(tx, site.id));
-      const jws = await signBundle(bundlePayload({
-        site: site.name, version, now, ttlHours: deps.bundleTtlHours, keysVersion: key.keysVersion, release,
-      }), key);
-      const expiresAt = new Date(now.getTime() + deps.bundleTtlHours * 3600_000);
-      await tx.insert(bundles).values({ id: ulid(), siteId: site.id, version, releaseId: release.id, jws, issuedAt: now, expiresAt });
+      const version = await issueBundle(tx, { key, now, ttlHours: deps.bundleTtlHours }, site, release);
       await tx.insert(assignments).values({ siteId: site.id, releaseId: release.id, assignedAt: now })
         .onConflictDoUpdate({ target: assignments.siteId, set: { releaseId: release.id, assignedAt: now } });
       out.push({ site: site.name, version });
@@ -55,6 +51,25 @@ export async function assignRelease(deps: Pick<HubDeps, "hub" | "keys" | "notifi
   });
   for (const a of assigned) deps.notifier.publish(a.site, a.version);
   return { release: { name: input.release.name, version: input.release.version }, assigned };
+}
+
+/**
+ * Signs and stores the next bundle version of one site for a release; returns the version.
+ * Run inside the caller's transaction, so the version read and the insert cannot interleave.
+ */
+export async function issueBundle(
+  tx: Queryable,
+  ctx: { key: ActiveBundleKey; now: Date; ttlHours: number },
+  site: { id: string; name: string },
+  release: typeof releases.$inferSelect,
+): Promise<number> {
+  const version = nextVersion(await latestVersion(tx, site.id));
+  const jws = await signBundle(bundlePayload({
+    site: site.name, version, now: ctx.now, ttlHours: ctx.ttlHours, keysVersion: ctx.key.keysVersion, release,
+  }), ctx.key);
+  const expiresAt = new Date(ctx.now.getTime() + ctx.ttlHours * 3600_000);
+  await tx.insert(bundles).values({ id: ulid(), siteId: site.id, version, releaseId: release.id, jws, issuedAt: ctx.now, expiresAt });
+  return version;
 }
 
 export async function latestVersion(q: Queryable, siteId: string): Promise<number | null> {
