@@ -5,9 +5,9 @@ import { openStore, type Store } from "../../store/db.ts";
 import { tempDir } from "../../testing/harness.ts";
 import { orderSteps } from "../../reconcile/order.ts";
 import type { Driver } from "../types.ts";
-import { specArb, worldArb } from "./arbitraries.test-support.ts";
+import { specArb, worldArb } from "../objects/arbitraries.test-support.ts";
 import { createSimDrivers, SimFault } from "./driver.ts";
-import type { SimObserved } from "./model.ts";
+import type { SimObserved } from "../objects/desired.ts";
 import { SIM_SCHEMA, SIM_TABLES } from "./tables.ts";
 import {
   deleteSimObject, getSimObject, listSimObjects, putSimObject, setSimFaults, setSimField, simSummary, stopSimInstance,

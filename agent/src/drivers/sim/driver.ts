@@ -12,8 +12,8 @@ import type { Spec } from "@outpost/shared";
 import { sleep } from "../../lib/sleep.ts";
 import type { Store } from "../../store/db.ts";
 import { DRIVER_ORDER, type Driver, type DriverName, type Step } from "../types.ts";
-import { desiredObjects, type SimObserved } from "./model.ts";
-import { planSim } from "./plan.ts";
+import { desiredObjects, type SimObserved } from "../objects/desired.ts";
+import { planObjects } from "../objects/plan.ts";
 import { deleteOwned, faultNames, readSimRows, upsertOwned } from "./tables.ts";
 
 export interface SimOptions { stepDelayMs: number; fail: readonly string[] }
@@ -33,7 +33,7 @@ class SimDriver implements Driver<SimObserved> {
   }
 
   plan(desired: Spec, observed: SimObserved): Step[] {
-    return planSim(this.name, desiredObjects(desired, this.name), observed);
+    return planObjects(this.name, desiredObjects(desired, this.name), observed);
   }
 
   async apply(step: Step, signal?: AbortSignal): Promise<void> {

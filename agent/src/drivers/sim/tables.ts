@@ -1,7 +1,7 @@
 import type { Client, InStatement } from "@libsql/client";
 import { driverOfKind } from "../kinds.ts";
 import type { DriverName } from "../types.ts";
-import { OUTPOST_OWNER, type SimObject } from "./model.ts";
+import { OUTPOST_OWNER, type SimObject } from "../objects/desired.ts";
 
 /**
  * SIMULATION storage: the simulated LXD, OVN, Ceph and host live in the agent's state file, one

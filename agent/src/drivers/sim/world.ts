@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import type { Client } from "@libsql/client";
 import { openDb, STATE_FILE } from "../../store/db.ts";
 import { DRIVER_ORDER } from "../types.ts";
-import { OUTPOST_OWNER } from "./model.ts";
+import { OUTPOST_OWNER } from "../objects/desired.ts";
 import { SIM_SCHEMA, SIM_TABLES, tableOfKind } from "./tables.ts";
 
 export interface SimRow { kind: string; name: string; fields: Record<string, unknown>; owner: string; updatedAt: string }

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Spec } from "@outpost/shared";
 import { DRIVER_ORDER, type Step } from "../types.ts";
-import { desiredObjects, type SimObject } from "./model.ts";
-import { planSim } from "./plan.ts";
+import { desiredObjects, type SimObject } from "./desired.ts";
+import { planObjects } from "./plan.ts";
 import { specArb, worldArb } from "./arbitraries.test-support.ts";
 
 /** What applying a step does to the simulated world, as the sim driver's SQL does it. */
@@ -16,7 +16,7 @@ function applyToWorld(world: SimObject[], step: Step): SimObject[] {
   return [...rest, { kind: step.kind, name: step.name, fields: JSON.parse(JSON.stringify(step.after)) as Record<string, unknown>, owner: "outpost" }];
 }
 
-const planAll = (spec: Spec, world: SimObject[]) => DRIVER_ORDER.flatMap((d) => planSim(d, desiredObjects(spec, d), { objects: world }));
+const planAll = (spec: Spec, world: SimObject[]) => DRIVER_ORDER.flatMap((d) => planObjects(d, desiredObjects(spec, d), { objects: world }));
 
 describe("sim planner", () => {
   it("plan, apply, plan again: the second plan is empty (any spec, any starting world)", () => {

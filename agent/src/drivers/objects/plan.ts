@@ -1,16 +1,16 @@
 import { sameJson } from "../../lib/canonical-json.ts";
 import { makeStep, type DriverName, type Step } from "../types.ts";
-import { OUTPOST_OWNER, type DesiredObject, type SimObserved } from "./model.ts";
+import { OUTPOST_OWNER, type DesiredObject, type ObservedObjects } from "./desired.ts";
 
 /**
- * SIMULATION planner: a pure diff of desired objects against observed rows.
+ * The planner every driver shares: a pure diff of desired objects against observed rows.
  * - missing -> create; different -> update (for an instance whose only difference is its power
  *   state: start or stop, which is what an operator would do, not a rebuild);
  * - observed, Outpost-owned, no longer desired -> delete;
  * - a row owned by someone else is never touched, even when the spec names the same object: the
  *   agent does not take over what it did not create.
  */
-export function planSim(driver: DriverName, desired: readonly DesiredObject[], observed: SimObserved): Step[] {
+export function planObjects(driver: DriverName, desired: readonly DesiredObject[], observed: ObservedObjects): Step[] {
   const key = (kind: string, name: string) => `${kind}\u0000${name}`;
   const have = new Map(observed.objects.filter((o) => o.kind.startsWith(`${driver}.`)).map((o) => [key(o.kind, o.name), o]));
   const want = new Set<string>();

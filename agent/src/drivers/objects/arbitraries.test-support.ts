@@ -1,7 +1,7 @@
 /** fast-check generators of bundle specs and observed sim worlds, for the planner's property tests. */
 import fc from "fast-check";
 import { Spec, type SpecInput } from "@outpost/shared";
-import type { SimObject } from "./model.ts";
+import type { SimObject } from "./desired.ts";
 
 const name = fc.constantFrom("a", "b", "c", "web1", "web2", "db", "default", "x-1");
 const names = (max: number) => fc.uniqueArray(name, { maxLength: max });

@@ -2,10 +2,11 @@ import type { Spec } from "@outpost/shared";
 import type { DriverName } from "../types.ts";
 
 /**
- * SIMULATION model: the bundle spec flattened into the objects a site would hold, one per
- * (kind, name), each with the fields the simulated LXD / OVN / Ceph / host "observe". Pure.
+ * The bundle spec flattened into the objects a site holds, one per (kind, name), each with the
+ * fields a driver observes. Every driver (the simulation and the real ones) normalises what it
+ * observes into the same shape, so one pure planner serves them all. Pure.
  */
-export interface SimObject {
+export interface SiteObject {
   kind: string;
   name: string;
   fields: Record<string, unknown>;
@@ -13,9 +14,13 @@ export interface SimObject {
   owner?: string;
 }
 
-export interface DesiredObject extends SimObject { disruptive?: boolean }
+export interface DesiredObject extends SiteObject { disruptive?: boolean }
 
-export interface SimObserved { objects: SimObject[] }
+export interface ObservedObjects { objects: SiteObject[] }
+
+/** The simulation stores exactly this shape. */
+export type SimObject = SiteObject;
+export type SimObserved = ObservedObjects;
 
 export const OUTPOST_OWNER = "outpost";
 
