@@ -7,6 +7,7 @@ export default defineConfig({
     // two-core machine from running too many process-heavy files at once.
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    globalSetup: ["test/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,
   },
