@@ -1,6 +1,6 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { JWK } from "jose";
-import type { Artifact, GeneralJws, PublicJwk, SiteState, SiteStatus, Spec } from "@outpost/shared";
+import type { Artifact, GeneralJws, PublicJwk, RolloutStatus, SiteProgressState, SiteState, SiteStatus, Spec, Strategy } from "@outpost/shared";
 
 /**
  * The hub's whole state. Timestamps are integer milliseconds (drizzle turns them into Dates) so
@@ -123,6 +123,82 @@ export const apiTokens = sqliteTable("api_tokens", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+// --- Rollouts (DESIGN §5; src/rollouts) ------------------------------------------------------
+
+/**
+ * One rollout and the engine's position in it. Every change bumps `rev`, so a tick that decided on
+ * an older row writes nothing (an operator action or another replica got there first).
+ */
+export const rollouts = sqliteTable("rollouts", {
+  id: text("id").primaryKey(),
+  projectId: text("project_id").notNull().references(() => projects.id),
+  releaseId: text("release_id").notNull().references(() => releases.id),
+  selector: text("selector").notNull(),
+  strategy: text("strategy", { mode: "json" }).$type<Strategy>().notNull(),
+  status: text("status").$type<RolloutStatus>().notNull(),
+  pauseReason: text("pause_reason").$type<"operator" | "wave-failed">(),
+  /** Sites per wave, fixed when the rollout starts (empty waves dropped); index = wave. */
+  waveSizes: text("wave_sizes", { mode: "json" }).$type<number[]>().notNull(),
+  /** Strategy entry each planned wave came from (for display). */
+  waveTargets: text("wave_targets", { mode: "json" }).$type<(number | string)[]>().notNull(),
+  currentWave: integer("current_wave").notNull(),
+  /** "active": currentWave is running; "done": it ended (or, at -1, none began yet). */
+  waveState: text("wave_state").$type<"active" | "done">().notNull(),
+  waveChangedAt: integer("wave_changed_at", { mode: "timestamp_ms" }),
+  /** Highest wave an operator approved to begin (manual approval); start approves wave 0. */
+  approvedWave: integer("approved_wave").notNull(),
+  /** A wave whose failed threshold an operator waived by resuming (-1: none). */
+  waivedWave: integer("waived_wave").notNull(),
+  rev: integer("rev").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  startedAt: integer("started_at", { mode: "timestamp_ms" }),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+}, (t) => [index("rollouts_status").on(t.status)]);
+
+/** Each site of a started rollout, its wave and how far it got. (rollout, site) is unique: one wave per site. */
+export const rolloutSites = sqliteTable("rollout_sites", {
+  rolloutId: text("rollout_id").notNull().references(() => rollouts.id),
+  siteId: text("site_id").notNull().references(() => sites.id),
+  wave: integer("wave").notNull(),
+  /** Order within the wave (the plan's order: groups interleaved). */
+  position: integer("position").notNull(),
+  /** groupBy label value at start: the disruption-budget bucket. */
+  group: text("group_key").notNull(),
+  /** IANA zone from the site's timezone label at start, or null (the window's own zone). */
+  timezone: text("timezone"),
+  state: text("state").$type<SiteProgressState>().notNull(),
+  /** The bundle version the rollout issued to it (success = that version applied and in sync). */
+  bundleVersion: integer("bundle_version"),
+  /** The release it was assigned before this rollout touched it: what a rollback restores. */
+  previousReleaseId: text("previous_release_id").references(() => releases.id),
+  rollbackVersion: integer("rollback_version"),
+  startedAt: integer("started_at", { mode: "timestamp_ms" }),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+}, (t) => [primaryKey({ columns: [t.rolloutId, t.siteId] }), index("rollout_sites_wave").on(t.rolloutId, t.wave, t.position)]);
+
+/** Append-only history of a rollout: what the engine and operators did, in order (id). */
+export const rolloutEvents = sqliteTable("rollout_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  rolloutId: text("rollout_id").notNull().references(() => rollouts.id),
+  at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  type: text("type").notNull(),
+  wave: integer("wave"),
+  site: text("site"),
+  group: text("group_key"),
+  /** The lease holder (hub replica) for engine decisions, "operator" for API actions. */
+  actor: text("actor").notNull(),
+  details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+}, (t) => [index("rollout_events_rollout").on(t.rolloutId, t.id)]);
+
+/** Named leases: with several hub replicas only the holder of "rollouts" runs the engine. */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+});
+
 export type SiteRow = typeof sites.$inferSelect;
 export type ReleaseRow = typeof releases.$inferSelect;
 export type TokenRow = typeof enrollmentTokens.$inferSelect;
+export type RolloutRow = typeof rollouts.$inferSelect;
+export type RolloutSiteRow = typeof rolloutSites.$inferSelect;

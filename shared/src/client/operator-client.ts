@@ -3,6 +3,10 @@ import {
   AssignResponse, CreateTokenResponse, OperatorRoutes, ReleaseView, ReportView, SiteView,
   type CreateReleaseRequest,
 } from "../protocol/operator.ts";
+import {
+  RolloutEventView, RolloutRoutes, RolloutSiteView, RolloutView,
+  type CreateRolloutRequest, type RolloutAction, type SiteProgressState,
+} from "../protocol/rollouts.ts";
 import { errorFrom, joinUrl, request } from "./http.ts";
 
 /** The typed operator client the CLI (and tests) use: one method per operator route. */
@@ -36,5 +40,19 @@ export class OperatorClient {
   reports(q: { site?: string; kind?: "status" | "telemetry" | "event"; type?: string; limit?: number } = {}) {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.call("GET", `${OperatorRoutes.reports}?${qs}`, z.object({ reports: z.array(ReportView) })).then((r) => r.reports);
+  }
+
+  createRollout(req: CreateRolloutRequest) { return this.call("POST", RolloutRoutes.rollouts, RolloutView, req); }
+  listRollouts() { return this.call("GET", RolloutRoutes.rollouts, z.object({ rollouts: z.array(RolloutView) })).then((r) => r.rollouts); }
+  getRollout(id: string) { return this.call("GET", RolloutRoutes.rollout(id), RolloutView); }
+  /** start, pause, resume, approve (the next wave), abort, rollback. */
+  rolloutAction(id: string, action: RolloutAction) { return this.call("POST", RolloutRoutes.action(id, action), RolloutView, {}); }
+  rolloutEvents(id: string, q: { after?: number; limit?: number } = {}) {
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    return this.call("GET", `${RolloutRoutes.events(id)}?${qs}`, z.object({ events: z.array(RolloutEventView) })).then((r) => r.events);
+  }
+  rolloutSites(id: string, q: { state?: SiteProgressState; wave?: number } = {}) {
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    return this.call("GET", `${RolloutRoutes.sites(id)}?${qs}`, z.object({ sites: z.array(RolloutSiteView) })).then((r) => r.sites);
   }
 }

@@ -2,3 +2,4 @@ export * from "./agent.ts";
 export * from "./errors.ts";
 export * from "./labels.ts";
 export * from "./operator.ts";
+export * from "./rollouts.ts";
