@@ -13,6 +13,7 @@ import { LocalNotifier } from "./notify/local.ts";
 import type { BundleNotifier } from "./notify/notifier.ts";
 import { KeyStore } from "./signing/keystore.ts";
 import { renewBundles, renewalIntervalMs } from "./bundles/renew.ts";
+import { RolloutScheduler } from "./rollouts/scheduler.ts";
 
 export interface StartHubOptions {
   dataDir: string;
@@ -31,6 +32,8 @@ export interface StartHubOptions {
   logLevel?: string;
   rootKeys?: number;
   rootThreshold?: number;
+  /** Seconds between rollout engine ticks, default 2; env OUTPOST_ROLLOUT_TICK_SECONDS; 0 = no timer (tests call `rollouts.tick(now)`). */
+  rolloutTickSeconds?: number;
 }
 
 export interface RunningHub {
@@ -44,6 +47,8 @@ export interface RunningHub {
   app: ReturnType<typeof createHubApp>;
   keys: KeyStore;
   notifier: BundleNotifier;
+  /** The rollout engine's driver: `tick(now)` runs one tick by hand. */
+  rollouts: RolloutScheduler;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,7 @@ const CLOSE_GRACE_MS = 3000;
 
 export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const bundleTtlHours = opts.bundleTtlHours ?? ttlFromEnv() ?? 168; // checked before anything is created
+  const rolloutTickSeconds = opts.rolloutTickSeconds ?? rolloutTickFromEnv() ?? 2;
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
@@ -92,17 +98,21 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     }, KEYS_RENEW_CHECK_EVERY_MS);
     renew.unref();
 
+    const rollouts = new RolloutScheduler({ hub, keys, notifier, bundleTtlHours, now: () => new Date() }, { tickSeconds: rolloutTickSeconds, logger });
+    rollouts.start();
+
     const { hash: rootHash } = await keys.currentRoot();
     logger.info({ url, database: describeDbUrl(databaseUrl) }, "hub listening");
     let closing: Promise<void> | null = null;
     return {
-      url, port, adminToken, rootHash, db: hub, app, keys, notifier,
+      url, port, adminToken, rootHash, db: hub, app, keys, notifier, rollouts,
       close: () => (closing ??= (async () => {
         shutdown.abort(); // held long-polls answer now instead of holding close() for up to a minute
         clearInterval(purge);
         clearInterval(renew);
         clearInterval(renewBundlesTimer);
         await closeServer(server, inFlight);
+        await rollouts.stop(); // hands the lease over at once instead of after its TTL
         await notifier.close();
         hub.close();
       })()),
@@ -126,6 +136,14 @@ function ttlFromEnv(): number | undefined {
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`OUTPOST_BUNDLE_TTL_SECONDS must be a positive number of seconds, got '${raw}'`);
   return seconds / 3600;
+}
+
+function rolloutTickFromEnv(): number | undefined {
+  const raw = process.env.OUTPOST_ROLLOUT_TICK_SECONDS;
+  if (raw === undefined || raw === "") return undefined;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) throw new Error(`OUTPOST_ROLLOUT_TICK_SECONDS must be a whole number of seconds from 0 to 3600, got '${raw}'`);
+  return seconds;
 }
 
 /** Counts requests being handled, so close() knows when the remaining sockets carry nothing. */

@@ -4,6 +4,7 @@ import type { HubDeps, HubEnv } from "../deps.ts";
 import { registerAssignments } from "./assignments.ts";
 import { registerReleases } from "./releases.ts";
 import { registerReports } from "./reports.ts";
+import { registerRollouts } from "./rollouts.ts";
 import { registerSites } from "./sites.ts";
 import { registerTokens } from "./tokens.ts";
 
@@ -16,5 +17,6 @@ export function operatorApi(deps: HubDeps): Hono<HubEnv> {
   registerReleases(app, deps);
   registerAssignments(app, deps);
   registerReports(app, deps);
+  registerRollouts(app, deps);
   return app;
 }
