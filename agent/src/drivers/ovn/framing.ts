@@ -16,7 +16,7 @@ export class JsonStreamSplitter {
   private escaped = false;
   private start = -1;
 
-  /** @param maxBytes a message larger than this is refused (a broken or hostile peer must not eat memory). */
+  /** @param maxBytes a message longer than this many characters is refused (a broken or hostile peer must not eat memory). */
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
 
   /** Feeds one chunk; returns the complete messages it finished, parsed. Throws on malformed input. */
@@ -51,7 +51,7 @@ export class JsonStreamSplitter {
     this.buf = this.buf.slice(keepFrom);
     this.pos -= keepFrom;
     if (this.start >= 0) this.start = 0;
-    if (this.buf.length > this.maxBytes) throw new RangeError(`OVSDB stream: a message exceeds ${this.maxBytes} bytes`);
+    if (this.buf.length > this.maxBytes) throw new RangeError(`OVSDB stream: a message exceeds ${this.maxBytes} characters`);
     return out;
   }
 

@@ -46,6 +46,12 @@ const T = { ls: "Logical_Switch", lsp: "Logical_Switch_Port", lr: "Logical_Route
 const byUuid = (u: string): Json[] => [["_uuid", "==", uuid(u)]];
 const CHANGED = "the Northbound database changed while the step was applied (a row it relies on was removed); it will be planned again";
 
+interface Parent { uuid: string; name: string; externalIds: Record<string, string>; ports: string[] }
+
+function ownedParent(table: string, p: Parent): void {
+  if (!isOwned(p)) throw new OvnRefusedError(`${table} ${JSON.stringify(p.name)} is not owned by Outpost, yet holds or would hold an Outpost object; Outpost does not change it (move the object out of it by hand)`);
+}
+
 class Builder {
   readonly ops: Operation[] = [];
   readonly why: (string | undefined)[] = [];
@@ -62,11 +68,14 @@ class Builder {
   nameFree(table: string, column: string, value: string, why: string): this {
     return this.add({ op: "wait", timeout: 0, table, where: [[column, "==", value]], columns: [column], until: "==", rows: [] }, why);
   }
-  setInsert(table: string, parent: string, column: string, members: Json[]): this {
-    return members.length ? this.add({ op: "mutate", table, where: byUuid(parent), mutations: [[column, "insert", set(members)]] }) : this;
+  /** Adds members to a set column of `parent`, which must be Outpost's (a foreign row is never written). */
+  setInsert(table: string, parent: Parent, column: string, members: Json[]): this {
+    ownedParent(table, parent);
+    return members.length ? this.add({ op: "mutate", table, where: byUuid(parent.uuid), mutations: [[column, "insert", set(members)]] }) : this;
   }
-  setDelete(table: string, parent: string, column: string, members: string[]): this {
-    return members.length ? this.add({ op: "mutate", table, where: byUuid(parent), mutations: [[column, "delete", uuidSet(members)]] }) : this;
+  setDelete(table: string, parent: Parent, column: string, members: string[]): this {
+    ownedParent(table, parent);
+    return members.length ? this.add({ op: "mutate", table, where: byUuid(parent.uuid), mutations: [[column, "delete", uuidSet(members)]] }) : this;
   }
   deleteRow(table: string, u: string): this {
     return this.add({ op: "delete", table, where: byUuid(u) });
@@ -150,23 +159,23 @@ function ensureSwitchPort(name: string, f: Record<string, unknown>, snap: NbSnap
   if (!lsp) {
     // Logical_Switch_Port has a unique index on name: the server refuses a concurrent duplicate.
     return b.add({ op: "insert", table: T.lsp, "uuid-name": "lsp", row: { name, ...row, external_ids: map(ownedMark) } })
-      .setInsert(T.ls, sw.uuid, "ports", [namedUuid("lsp")]).done();
+      .setInsert(T.ls, sw, "ports", [namedUuid("lsp")]).done();
   }
   b.exists(T.lsp, lsp.uuid).add({ op: "update", table: T.lsp, where: byUuid(lsp.uuid), row });
-  moveChild(b, T.ls, snap.switches, lsp.uuid, sw.uuid);
+  moveChild(b, T.ls, snap.switches, lsp.uuid, sw);
   return b.done();
 }
 
 /** Puts `child` into `to`'s ports and out of any other parent's, in the same transaction. */
-function moveChild(b: Builder, table: string, parents: readonly { uuid: string; ports: string[] }[], child: string, to: string): void {
+function moveChild(b: Builder, table: string, parents: readonly Parent[], child: string, to: Parent): void {
   const now = parentsOf(parents, child);
-  if (!now.some((p) => p.uuid === to)) b.setInsert(table, to, "ports", [uuid(child)]);
-  for (const p of now) if (p.uuid !== to) b.setDelete(table, p.uuid, "ports", [child]);
+  if (!now.some((p) => p.uuid === to.uuid)) b.setInsert(table, to, "ports", [uuid(child)]);
+  for (const p of now) if (p.uuid !== to.uuid) b.setDelete(table, p, "ports", [child]);
 }
 
 /** Takes `port` out of every switch (which is what deletes a non-root row) and deletes it. */
 function removeSwitchPort(b: Builder, snap: NbSnapshot, port: SwitchPortRow): void {
-  for (const s of parentsOf(snap.switches, port.uuid)) b.setDelete(T.ls, s.uuid, "ports", [port.uuid]);
+  for (const s of parentsOf(snap.switches, port.uuid)) b.setDelete(T.ls, s, "ports", [port.uuid]);
   b.deleteRow(T.lsp, port.uuid);
 }
 
@@ -223,10 +232,10 @@ function ensureRouterPort(name: string, f: Record<string, unknown>, snap: NbSnap
   const b = new Builder().exists(T.lr, r.uuid);
   if (!lrp) {
     b.add({ op: "insert", table: T.lrp, "uuid-name": "lrp", row: { name, ...row, external_ids: map(ownedMark) } })
-      .setInsert(T.lr, r.uuid, "ports", [namedUuid("lrp")]);
+      .setInsert(T.lr, r, "ports", [namedUuid("lrp")]);
   } else {
     b.exists(T.lrp, lrp.uuid).add({ op: "update", table: T.lrp, where: byUuid(lrp.uuid), row });
-    moveChild(b, T.lr, snap.routers, lrp.uuid, r.uuid);
+    moveChild(b, T.lr, snap.routers, lrp.uuid, r);
   }
 
   // The attachment: one switch port of type "router" pointing at this router port, in `sw`.
@@ -241,10 +250,10 @@ function ensureRouterPort(name: string, f: Record<string, unknown>, snap: NbSnap
     }
     b.exists(T.ls, sw.uuid)
       .add({ op: "insert", table: T.lsp, "uuid-name": "peer", row: { name: peerName, ...peerRow, external_ids: map({ ...ownedMark, [PEER_OF_KEY]: name }) } })
-      .setInsert(T.ls, sw.uuid, "ports", [namedUuid("peer")]);
+      .setInsert(T.ls, sw, "ports", [namedUuid("peer")]);
   } else if (sw && keep) {
     b.exists(T.ls, sw.uuid).exists(T.lsp, keep.uuid).add({ op: "update", table: T.lsp, where: byUuid(keep.uuid), row: peerRow });
-    moveChild(b, T.ls, snap.switches, keep.uuid, sw.uuid);
+    moveChild(b, T.ls, snap.switches, keep.uuid, sw);
   }
   for (const p of peers) if (p !== keep) removeSwitchPort(b, snap, p);
   return b.done();
@@ -254,7 +263,7 @@ function deleteRouterPort(name: string, snap: NbSnapshot): Txn {
   const b = new Builder();
   const lrp = snap.routerPorts.find((p) => p.name === name);
   if (lrp && isOwned(lrp)) {
-    for (const r of parentsOf(snap.routers, lrp.uuid)) b.setDelete(T.lr, r.uuid, "ports", [lrp.uuid]);
+    for (const r of parentsOf(snap.routers, lrp.uuid)) b.setDelete(T.lr, r, "ports", [lrp.uuid]);
     b.deleteRow(T.lrp, lrp.uuid);
   }
   if (!lrp || isOwned(lrp)) for (const p of snap.switchPorts.filter((x) => peerOf(x) === name)) removeSwitchPort(b, snap, p);
@@ -295,8 +304,8 @@ function ensurePortGroup(name: string, f: Record<string, unknown>, snap: NbSnaps
   const add = want.filter((a) => !have.has(aclKey(a)));
   b.exists(T.pg, pg.uuid).add({ op: "update", table: T.pg, where: byUuid(pg.uuid), row: { ports: uuidSet(ports) } });
   add.forEach((a, i) => b.add({ op: "insert", table: T.acl, "uuid-name": `acl${i}`, row: aclRow(a) }));
-  b.setInsert(T.pg, pg.uuid, "acls", add.map((_, i) => namedUuid(`acl${i}`)));
-  b.setDelete(T.pg, pg.uuid, "acls", drop);
+  b.setInsert(T.pg, pg, "acls", add.map((_, i) => namedUuid(`acl${i}`)));
+  b.setDelete(T.pg, pg, "acls", drop);
   for (const u of drop) b.deleteRow(T.acl, u);
   return b.done();
 }
