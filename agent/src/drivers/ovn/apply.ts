@@ -8,7 +8,7 @@ import type { Step } from "../types.ts";
 import { NB_DB } from "./nb.ts";
 import { readSnapshot } from "./observe.ts";
 import { OvsdbTransactionError, type OvsdbClient } from "./ovsdb.ts";
-import { buildTransaction } from "./txn.ts";
+import { buildTransaction, type Txn } from "./txn.ts";
 
 /** A step's transaction was refused by the server; `cause` is the OvsdbTransactionError. */
 export class OvnApplyError extends Error {
@@ -20,9 +20,14 @@ export class OvnApplyError extends Error {
 
 export async function applyStep(client: OvsdbClient, step: Step, signal?: AbortSignal): Promise<{ ops: number }> {
   if (signal?.aborted) throw Object.assign(new Error(`apply of ${step.id} abandoned (agent stopping)`), { name: "AbortError" });
-  const snap = await readSnapshot(client, { signal });
-  const txn = buildTransaction(step, snap);
-  if (txn.ops.length === 0) return { ops: 0 };
+  const txn = buildTransaction(step, await readSnapshot(client, { signal }));
+  await sendTransaction(client, step, txn, signal);
+  return { ops: txn.ops.length };
+}
+
+/** Sends a step's transaction; a refusal is reported in the step's terms (what the failed guard meant). */
+export async function sendTransaction(client: OvsdbClient, step: Step, txn: Txn, signal?: AbortSignal): Promise<void> {
+  if (txn.ops.length === 0) return;
   // The comment lands in the database's transaction log, so `ovsdb-tool show-log` says who did what.
   const ops = [{ op: "comment", comment: `outpost ${step.id}` }, ...txn.ops];
   try {
@@ -34,5 +39,4 @@ export async function applyStep(client: OvsdbClient, step: Step, signal?: AbortS
     const msg = why ?? (dup ? `a row with the same name already exists (${e.details})` : e.message);
     throw new OvnApplyError(`${step.action} ${step.kind} ${step.name}: ${msg}`, e);
   }
-  return { ops: txn.ops.length };
 }

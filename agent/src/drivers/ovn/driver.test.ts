@@ -8,12 +8,15 @@ import { start, type OvnHandle } from "../../../../test/daemons/ovn.ts";
 import { run } from "../../../../test/daemons/util.ts";
 import { ovnSpecArb } from "./arbitraries.test-support.ts";
 import { convergeOnce, foreignRows, planNow, resetNb } from "./converge.test-support.ts";
+import { makeStep } from "../types.ts";
+import { OvnApplyError, sendTransaction } from "./apply.ts";
 import { createOvnDriver, type OvnDriver } from "./driver.ts";
 import { isOwned, OWNED_KEY } from "./nb.ts";
 import { normalize } from "./normalize.ts";
 import { readSnapshot } from "./observe.ts";
 import { OvsdbClient } from "./ovsdb.ts";
 import { desiredOvn } from "./plan.ts";
+import { buildTransaction } from "./txn.ts";
 
 const site = (ovn: SpecInput["ovn"]) => Spec.parse({ ovn });
 
@@ -202,6 +205,38 @@ describe("OVN driver against a real Northbound database (with ovn-northd)", () =
     const r = await convergeOnce(driver, site({ ...FULL.ovn, portGroups: [] }));
     expect(r.failed.map((f) => f.error.message)).toEqual([expect.stringMatching(/ovn.port-group "pg_web": not deleted, it holds ACLs Outpost does not own \("arp"\)/)]);
     expect(await nbctl("acl-list", "pg_web")).toContain("(arp) allow");
+  });
+
+  it("every step can be applied again (a retry after a lost answer or a crash) without failing or changing more", async () => {
+    const first = await converge(FULL);
+    await nbctl("--timeout=20", "--wait=sb", "sync"); // let northd's own NB writes (dynamic addresses) land first
+    const show = await nbctl("show");
+    for (const step of first.steps) await driver.apply(step);
+    expect(await nbctl("show")).toBe(show);
+    expect(await planNow(driver, FULL)).toEqual([]);
+    const teardown = await converge(site({}));
+    for (const step of teardown.steps) await driver.apply(step);
+    expect(await nbctl("show")).toBe("");
+  });
+
+  it("a change between the driver's read and its commit aborts the step whole (the wait guards), with a clear error", async () => {
+    // Built from a snapshot taken before an operator's ovn-nbctl call, sent after it.
+    const stale = await readSnapshot(raw);
+    const mkSwitch = makeStep({ driver: "ovn", kind: "ovn.switch", name: "sw0", action: "create", after: { subnet: "10.0.0.0/24" } });
+    const txn = buildTransaction(mkSwitch, stale);
+    await nbctl("ls-add", "sw0");
+    const err = await sendTransaction(raw, mkSwitch, txn).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OvnApplyError);
+    expect((err as Error).message).toMatch(/create ovn.switch sw0: ovn.switch "sw0": name taken by an object Outpost does not own.*\(created meanwhile\)/);
+    expect((await readSnapshot(raw)).switches.map((x) => [x.name, isOwned(x)])).toEqual([["sw0", false]]);
+
+    // A port whose switch vanished: without the guard the new port would be silently garbage-collected.
+    await converge(site({ switches: [{ name: "sw1" }] }));
+    const mkPort = makeStep({ driver: "ovn", kind: "ovn.switch-port", name: "p1", action: "create", after: { switch: "sw1", addresses: ["dynamic"], portSecurity: [] } });
+    const portTxn = buildTransaction(mkPort, await readSnapshot(raw));
+    await nbctl("ls-del", "sw1");
+    await expect(sendTransaction(raw, mkPort, portTxn)).rejects.toThrow(/create ovn.switch-port p1: the Northbound database changed while the step was applied/);
+    expect(await nbctl("list", "Logical_Switch_Port")).toBe("");
   });
 
   it("property: from any earlier state, converging a spec leaves nothing to plan, exactly the spec's objects, and foreign rows as they were", async () => {
