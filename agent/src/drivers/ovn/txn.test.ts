@@ -109,7 +109,6 @@ describe("buildTransaction", () => {
           expect(e).toSatisfy((x: unknown) => x instanceof NameTakenError || x instanceof OvnRefusedError);
           continue;
         }
-        const text = JSON.stringify(ops);
         for (const [i, op] of ops.entries()) {
           if (op.op === "update" || op.op === "mutate" || op.op === "delete") {
             const target = ((op.where as unknown[][])[0]![2] as string[])[1]!;
@@ -128,7 +127,6 @@ describe("buildTransaction", () => {
             }
           }
         }
-        expect(text.length).toBeGreaterThan(0);
       }
     }), { numRuns: 300 });
   });
