@@ -3,6 +3,7 @@ import { benchVerify } from "./verify.ts";
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   verify: benchVerify,
   poll: async (args) => (await import("./poll.ts")).benchPoll(args),
+  reconcile: async (args) => (await import("./reconcile.ts")).benchReconcile(args),
 };
 
 const [name, ...args] = process.argv.slice(2);
