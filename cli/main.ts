@@ -3,6 +3,7 @@ import { agentCommands } from "./commands/agent.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { hubCommands } from "./commands/hub.ts";
 import { operatorCommands } from "./commands/operator.ts";
+import { rolloutCommands } from "./commands/rollout.ts";
 import { describeError } from "./context.ts";
 
 const program = new Command("outpost")
@@ -15,6 +16,7 @@ const program = new Command("outpost")
 hubCommands(program);
 agentCommands(program);
 operatorCommands(program);
+rolloutCommands(program);
 demoCommand(program);
 
 try {

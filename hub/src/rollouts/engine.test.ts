@@ -7,7 +7,7 @@ import { estimateEta, waveViews } from "./progress.ts";
 const T0 = new Date("2030-06-03T10:00:00Z"); // a Monday
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
 
-function rollout(over: Partial<EngineRollout> & { strategy?: Partial<EngineRollout["strategy"]> } = {}): EngineRollout {
+function rollout(over: Omit<Partial<EngineRollout>, "strategy"> & { strategy?: Partial<EngineRollout["strategy"]> } = {}): EngineRollout {
   const { strategy, ...rest } = over;
   return {
     status: "running", waveSizes: [1, 2], currentWave: -1, waveState: "done", waveChangedAt: T0, approvedWave: 0, waivedWave: -1,
