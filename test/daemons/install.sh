@@ -9,7 +9,8 @@ PACKAGES=(
   ovn-central openvswitch-common                 # ovsdb-server, ovsdb-tool, ovn-nbctl, ovn-northd
   lxd busybox-static nftables iptables           # nftables + iptables must be present before lxd starts
   dnsmasq-base                                   # LXD managed networks (bridges) need dnsmasq (a Recommends)
-  ceph-mon ceph-osd ceph-mgr ceph-common         # ceph, rbd, ceph-authtool, monmaptool
+  ceph-mon ceph-osd ceph-mgr ceph-common                  # ceph, rbd, rados, ceph-authtool, monmaptool
+  dpkg-dev                                                # dpkg-scanpackages: the host driver test builds an apt repo
   mosquitto mosquitto-clients                    # mosquitto, mosquitto_pub/_sub, mosquitto_ctrl
 )
 
