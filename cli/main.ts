@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { agentCommands } from "./commands/agent.ts";
+import { artifactCommands } from "./commands/artifact.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { hubCommands } from "./commands/hub.ts";
 import { operatorCommands } from "./commands/operator.ts";
@@ -17,6 +18,7 @@ hubCommands(program);
 agentCommands(program);
 operatorCommands(program);
 rolloutCommands(program);
+artifactCommands(program);
 demoCommand(program);
 
 try {

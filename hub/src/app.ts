@@ -4,6 +4,7 @@ import { agentApi } from "./api/agent/index.ts";
 import type { HubDeps, HubEnv } from "./api/deps.ts";
 import { errorBody, errorResponse, HttpError } from "./api/errors.ts";
 import { limitBody, requestLog } from "./api/middleware.ts";
+import { ARTIFACT_UPLOAD_PATH } from "./api/operator/artifacts.ts";
 import { operatorApi } from "./api/operator/index.ts";
 
 export type { HubDeps } from "./api/deps.ts";
@@ -18,7 +19,11 @@ export function createHubApp(deps: HubDeps): Hono<HubEnv> {
   app.use("*", requestLog(deps.logger));
   const small = limitBody(MAX_BODY_BYTES);
   const large = limitBody(MAX_REPORTS_BODY_BYTES);
-  app.use("*", (c, next) => (c.req.path === AgentRoutes.reports ? large : small)(c, next));
+  app.use("*", (c, next) => {
+    // Artifact uploads stream to disk under their own, much larger limit (ArtifactStore.maxBytes).
+    if (c.req.path === ARTIFACT_UPLOAD_PATH) return next();
+    return (c.req.path === AgentRoutes.reports ? large : small)(c, next);
+  });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.route("/agent/v1", agentApi(deps));

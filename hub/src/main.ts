@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { createHubApp } from "./app.ts";
+import { artifactMaxBytes } from "./artifacts/config.ts";
+import { ArtifactStore } from "./artifacts/store.ts";
 import { ensureAdminToken } from "./auth/admin-token.ts";
 import { purgeExpiredJtis } from "./auth/jti-store.ts";
 import { describeDbUrl, openDb, type HubDb } from "./db/client.ts";
@@ -34,6 +36,8 @@ export interface StartHubOptions {
   rootThreshold?: number;
   /** Seconds between rollout engine ticks, default 2; env OUTPOST_ROLLOUT_TICK_SECONDS; 0 = no timer (tests call `rollouts.tick(now)`). */
   rolloutTickSeconds?: number;
+  /** Largest artifact upload, default 4 GiB; env OUTPOST_ARTIFACT_MAX_BYTES. */
+  artifactMaxBytes?: number;
 }
 
 export interface RunningHub {
@@ -61,6 +65,7 @@ const CLOSE_GRACE_MS = 3000;
 export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const bundleTtlHours = opts.bundleTtlHours ?? ttlFromEnv() ?? 168; // checked before anything is created
   const rolloutTickSeconds = opts.rolloutTickSeconds ?? rolloutTickFromEnv() ?? 2;
+  const maxArtifactBytes = artifactMaxBytes(opts.artifactMaxBytes);
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
@@ -71,9 +76,10 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     await keys.init();
     const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg));
     const notifier = new LocalNotifier();
+    const artifacts = await ArtifactStore.open(path.join(opts.dataDir, "artifacts"), { maxBytes: maxArtifactBytes });
     const shutdown = new AbortController();
     const app = createHubApp({
-      hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(),
+      hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(), artifacts,
     });
     const inFlight = new InFlight();
     const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 8080, opts.host ?? "127.0.0.1");

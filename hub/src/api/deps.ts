@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { ArtifactStore } from "../artifacts/store.ts";
 import type { HubDb } from "../db/client.ts";
 import type { SiteRow } from "../db/schema.ts";
 import type { BundleNotifier } from "../notify/notifier.ts";
@@ -15,6 +16,8 @@ export interface HubDeps {
   /** Aborted when the hub shuts down: held long-polls answer at once. */
   shutdown: AbortSignal;
   now: () => Date;
+  /** Out-of-band artifacts (`<dataDir>/artifacts`); absent in an app built without a data directory. */
+  artifacts?: ArtifactStore;
 }
 
 export type HubEnv = { Variables: { requestId: string; site: SiteRow } };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Artifact } from "../bundle/spec.ts";
 import {
   AssignResponse, CreateTokenResponse, OperatorRoutes, ReleaseView, ReportView, SiteView,
   type CreateReleaseRequest,
@@ -8,6 +9,14 @@ import {
   type CreateRolloutRequest, type RolloutAction, type SiteProgressState,
 } from "../protocol/rollouts.ts";
 import { errorFrom, joinUrl, request } from "./http.ts";
+
+/** Where operators upload and list out-of-band artifacts (the hub streams them to its store). */
+export const ARTIFACTS_ROUTE = "/api/v1/artifacts";
+export const StoredArtifactView = z.object({
+  sha256: z.string(), size: z.number().int(), url: z.string(), names: z.array(z.string()), createdAt: z.string(),
+});
+export type StoredArtifactView = z.output<typeof StoredArtifactView>;
+export type ArtifactBody = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /** The typed operator client the CLI (and tests) use: one method per operator route. */
 export class OperatorClient {
@@ -37,6 +46,28 @@ export class OperatorClient {
   assign(release: { name: string; version: string }, selector: string, maxSites?: number) {
     return this.call("POST", OperatorRoutes.assignments, AssignResponse, { release, selector, ...(maxSites ? { maxSites } : {}) });
   }
+  /**
+   * Streams an artifact's bytes to the hub; answers the `{name, sha256, size, url}` to put in a
+   * release's artifacts[]. `size` (when the body is a stream) lets the hub refuse an oversized upload
+   * before a byte is sent; `expectedSha256` makes the hub refuse (and drop) bytes that hash otherwise.
+   */
+  async uploadArtifact(name: string, body: ArtifactBody, size?: number, opts: { expectedSha256?: string; signal?: AbortSignal } = {}): Promise<Artifact> {
+    const qs = new URLSearchParams({ name, ...(opts.expectedSha256 ? { expectedSha256: opts.expectedSha256 } : {}) });
+    const length = body instanceof Uint8Array ? body.byteLength : size;
+    const res = await request(joinUrl(this.baseUrl, `${ARTIFACTS_ROUTE}?${qs}`), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${this.token}`, "content-type": "application/octet-stream",
+        ...(length === undefined ? {} : { "content-length": String(length) }),
+      },
+      body: body instanceof Uint8Array || body instanceof ReadableStream ? body : streamOf(body),
+      signal: opts.signal,
+      duplex: "half", // a streamed request body; Node's fetch requires saying so
+    } as RequestInit);
+    if (!res.ok) throw await errorFrom(res);
+    return Artifact.parse(await res.json());
+  }
+  listArtifacts() { return this.call("GET", ARTIFACTS_ROUTE, z.object({ artifacts: z.array(StoredArtifactView) })).then((r) => r.artifacts); }
   reports(q: { site?: string; kind?: "status" | "telemetry" | "event"; type?: string; limit?: number } = {}) {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.call("GET", `${OperatorRoutes.reports}?${qs}`, z.object({ reports: z.array(ReportView) })).then((r) => r.reports);
@@ -55,4 +86,15 @@ export class OperatorClient {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.call("GET", `${RolloutRoutes.sites(id)}?${qs}`, z.object({ sites: z.array(RolloutSiteView) })).then((r) => r.sites);
   }
+}
+
+function streamOf(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iter = it[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const next = await iter.next();
+      if (next.done) ctl.close(); else ctl.enqueue(next.value);
+    },
+    async cancel(reason) { await iter.return?.(reason); },
+  });
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminAuth } from "../../auth/admin-token.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
+import { registerArtifacts } from "./artifacts.ts";
 import { registerAssignments } from "./assignments.ts";
 import { registerReleases } from "./releases.ts";
 import { registerReports } from "./reports.ts";
@@ -18,5 +19,6 @@ export function operatorApi(deps: HubDeps): Hono<HubEnv> {
   registerAssignments(app, deps);
   registerReports(app, deps);
   registerRollouts(app, deps);
+  registerArtifacts(app, deps);
   return app;
 }
