@@ -55,7 +55,15 @@ export class RolloutScheduler {
     const expr = every < 60 ? `*/${every} * * * * *` : `0 */${Math.max(1, Math.round(every / 60))} * * * *`;
     this.#task = cron.schedule(expr, () => this.tick().then(() => undefined, (err: unknown) => {
       this.opts.logger.error({ err: (err as Error).message }, "rollout tick failed");
-    }), { name: `outpost-rollouts-${this.holder}`, noOverlap: true });
+    }), {
+      name: `outpost-rollouts-${this.holder}`, noOverlap: true,
+      // A tick that outlasts its interval (a wave of thousands of bundles to sign) is expected: the
+      // next one is skipped, which node-cron would otherwise print to the console as a warning.
+      logger: {
+        info: (m) => this.opts.logger.debug(m), debug: (m) => this.opts.logger.debug(String(m)),
+        warn: (m) => this.opts.logger.debug(m), error: (m) => this.opts.logger.warn(String(m)),
+      },
+    });
   }
 
   /** One tick at `now` (default the hub's clock). Concurrent calls share the tick in progress. */
