@@ -80,3 +80,37 @@ describe("loadConfig", () => {
     expect(e.issues[0]!.field).toBe("outboxMax");
   });
 });
+
+describe("real drivers in the config", () => {
+  it("takes the drivers list and each daemon's endpoint from a file, with env overriding one field of a section", () => {
+    const t = tempDir(); cleanups.push(t.cleanup);
+    const file = join(t.dir, "agent.yaml");
+    writeFileSync(file, [
+      "driver: real", "drivers: [lxd, ovn, ceph, host]",
+      "lxd: { socket: /var/snap/lxd/common/lxd/unix.socket, stopTimeoutSeconds: 10 }",
+      "ovn: { remote: 'unix:/run/ovn/ovnnb_db.sock' }", "ceph: { conf: /etc/ceph/ceph.conf }",
+    ].join("\n"));
+    const c = loadConfig({ file, env: { ...base, OUTPOST_LXD_STOP_TIMEOUT_SECONDS: "0", OUTPOST_CEPH_KEYRING: "/etc/ceph/k" } });
+    expect(c).toMatchObject({
+      driver: "real", drivers: ["lxd", "ovn", "ceph", "host"],
+      lxd: { socket: "/var/snap/lxd/common/lxd/unix.socket", stopTimeoutSeconds: 0 },
+      ovn: { remote: "unix:/run/ovn/ovnnb_db.sock" }, ceph: { conf: "/etc/ceph/ceph.conf", keyring: "/etc/ceph/k" },
+    });
+  });
+
+  it("defaults to LXD and apt, the systems every site has", () => {
+    expect(loadConfig({ env: { ...base, OUTPOST_DRIVER: "real" } }).drivers).toEqual(["lxd", "host"]);
+  });
+
+  it("refuses ovn or ceph without their endpoint, naming the field and the variable", () => {
+    const ovn = errorOf(() => loadConfig({ env: { ...base, OUTPOST_DRIVER: "real", OUTPOST_DRIVERS: "lxd,ovn" } }));
+    expect(ovn.issues[0]).toMatchObject({ field: "ovn.remote" });
+    expect(ovn.message).toMatch(/ovn\.remote/);
+    const ceph = errorOf(() => loadConfig({ env: { ...base, OUTPOST_DRIVER: "real", OUTPOST_DRIVERS: "ceph" } }));
+    expect(ceph.issues[0]?.message).toMatch(/OUTPOST_CEPH_CONF/);
+    const bad = errorOf(() => loadConfig({ env: { ...base, OUTPOST_DRIVER: "real", OUTPOST_DRIVERS: "lxd,vmware" } }));
+    expect(bad.issues[0]?.field).toMatch(/^drivers/);
+    const remote = errorOf(() => loadConfig({ env: { ...base, OUTPOST_OVN_REMOTE: "ssl:1.2.3.4" } }));
+    expect(remote.issues[0]).toMatchObject({ field: "ovn.remote", source: "OUTPOST_OVN_REMOTE" });
+  });
+});

@@ -9,8 +9,12 @@ import { LabelMap, MAX_LONG_POLL_S, SiteName } from "@outpost/shared";
  * schema and a bad value is reported with the field's name and where it came from.
  */
 
-/** Only the simulation exists today; real drivers (lxd, ovn, ceph, host) join this enum later. */
-export const DriverKind = z.enum(["sim"]);
+/**
+ * `sim` simulates a whole site inside the state file (demos, fleet-scale tests); `real` talks to
+ * the site's LXD, OVN Northbound, Ceph and apt, each enabled in `drivers`.
+ */
+export const DriverKind = z.enum(["sim", "real"]);
+export const RealDriverName = z.enum(["lxd", "ovn", "ceph", "host"]);
 /** MQTT joins this enum when the MQTT transport lands. */
 export const TransportKind = z.enum(["https"]);
 export const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -42,6 +46,22 @@ export const AgentConfig = z.strictObject({
   /** Backoff for talking to the hub (long-poll, reports, enrollment): DESIGN says base 1 s, cap 60 s. */
   backoffBaseMs: z.number().int().min(1).max(600_000).default(1000),
   backoffCapMs: z.number().int().min(1).max(3_600_000).default(60_000),
+  /** With driver `real`: which of the site's systems this agent manages (a site without Ceph leaves it out). */
+  drivers: z.array(RealDriverName).default(["lxd", "host"]),
+  lxd: z.strictObject({
+    /** The snap puts it at /var/snap/lxd/common/lxd/unix.socket. */
+    socket: z.string().min(1).default("/var/lib/lxd/unix.socket"),
+    /** Graceful stop before LXD is told to force it; 0 forces at once. */
+    stopTimeoutSeconds: z.number().int().min(0).max(3600).default(30),
+  }).default({ socket: "/var/lib/lxd/unix.socket", stopTimeoutSeconds: 30 }),
+  ovn: z.strictObject({
+    /** The Northbound database: unix:/path/ovnnb_db.sock or tcp:host:6641. */
+    remote: z.string().regex(/^(unix:.+|tcp:.+:\d+)$/, "must be unix:<socket path> or tcp:<host>:<port>").optional(),
+  }).default({}),
+  ceph: z.strictObject({
+    conf: z.string().min(1).optional(),
+    keyring: z.string().min(1).optional(),
+  }).default({}),
   /** Knobs of the simulation driver: a delay per applied step and names whose apply fails. */
   sim: z.strictObject({
     stepDelayMs: z.number().int().min(0).max(3_600_000).default(0),
@@ -88,6 +108,12 @@ export const ENV_VARS = {
   OUTPOST_QUARANTINE_CAP_SECONDS: ["quarantineCapSeconds", num],
   OUTPOST_BACKOFF_BASE_MS: ["backoffBaseMs", num],
   OUTPOST_BACKOFF_CAP_MS: ["backoffCapMs", num],
+  OUTPOST_DRIVERS: ["drivers", list],
+  OUTPOST_LXD_SOCKET: ["lxd.socket", String],
+  OUTPOST_LXD_STOP_TIMEOUT_SECONDS: ["lxd.stopTimeoutSeconds", num],
+  OUTPOST_OVN_REMOTE: ["ovn.remote", String],
+  OUTPOST_CEPH_CONF: ["ceph.conf", String],
+  OUTPOST_CEPH_KEYRING: ["ceph.keyring", String],
   OUTPOST_SIM_STEP_DELAY_MS: ["sim.stepDelayMs", num],
   OUTPOST_SIM_FAIL: ["sim.fail", list],
 } as const satisfies Record<string, readonly [string, (s: string) => unknown]>;
@@ -106,12 +132,15 @@ function set(layer: Layer, path: string, value: unknown, source: Source) {
   layer.sources[path] = source;
 }
 
+/** Sections whose fields merge one by one across layers (a file's lxd.socket survives an env OUTPOST_LXD_STOP_TIMEOUT_SECONDS). */
+const NESTED = new Set(["sim", "lxd", "ovn", "ceph"]);
+
 function fromObject(obj: Record<string, unknown>, source: Source): Layer {
   const layer: Layer = { values: {}, sources: {} };
   for (const [k, v] of Object.entries(obj)) {
     if (v === undefined) continue;
-    if (k === "sim" && v && typeof v === "object" && !Array.isArray(v)) {
-      for (const [sk, sv] of Object.entries(v)) if (sv !== undefined) set(layer, `sim.${sk}`, sv, source);
+    if (v && typeof v === "object" && !Array.isArray(v) && NESTED.has(k)) {
+      for (const [sk, sv] of Object.entries(v)) if (sv !== undefined) set(layer, `${k}.${sk}`, sv, source);
     } else set(layer, k, v, source);
   }
   return layer;
@@ -170,6 +199,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): AgentConfig {
   const merged = merge(layers);
   const parsed = AgentConfig.safeParse(merged.values);
   if (parsed.success) {
+    const c = parsed.data;
+    if (c.driver === "real" && c.drivers.includes("ovn") && !c.ovn.remote) {
+      throw new ConfigError("invalid agent config: drivers includes ovn but ovn.remote is not set", [
+        { field: "ovn.remote", source: merged.sources["ovn.remote"] ?? "default (not set)", message: "required when drivers includes ovn (OUTPOST_OVN_REMOTE)" },
+      ]);
+    }
+    if (c.driver === "real" && c.drivers.includes("ceph") && !c.ceph.conf) {
+      throw new ConfigError("invalid agent config: drivers includes ceph but ceph.conf is not set", [
+        { field: "ceph.conf", source: merged.sources["ceph.conf"] ?? "default (not set)", message: "required when drivers includes ceph (OUTPOST_CEPH_CONF)" },
+      ]);
+    }
     if (parsed.data.backoffCapMs < parsed.data.backoffBaseMs) {
       throw new ConfigError("invalid agent config: backoffCapMs must be >= backoffBaseMs", [
         { field: "backoffCapMs", source: merged.sources.backoffCapMs ?? "default", message: "must be >= backoffBaseMs" },

@@ -1,6 +1,9 @@
 import type { Logger } from "pino";
-import { AgentClient, HubError } from "@outpost/shared";
+import { AgentClient, HubError, type Artifact } from "@outpost/shared";
+import { createArtifactCache } from "./artifacts/cache.ts";
 import type { AgentConfig } from "./config.ts";
+import { healthEvents, type CephHealth } from "./drivers/ceph/health.ts";
+import type { CephObserved } from "./drivers/ceph/normalize.ts";
 import { createDrivers, driverSchema } from "./drivers/index.ts";
 import { loadOrCreateIdentity } from "./identity/keypair.ts";
 import { createLogger } from "./lib/log.ts";
@@ -47,6 +50,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
   try {
     if (identity.created) log.info({ kid: identity.kid }, "generated this agent's key pair");
+    if (config.driver === "real") log.info({ drivers: config.drivers }, "managing this site's real systems");
     if (config.driver === "sim") {
       log.warn("driver sim: this agent manages a SIMULATED site (LXD, OVN, Ceph and host packages are rows in the state file, nothing real is touched)");
     }
@@ -61,11 +65,20 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
     const client = new AgentClient(config.hubUrl, config.site, identity.privateKey);
     const hubBackoff = { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs };
-    const drivers = createDrivers(config, store);
+    // The LXD driver reads the enforced bundle's artifacts synchronously while planning: keep a copy,
+    // refreshed whenever a bundle is accepted.
+    let artifacts: readonly Artifact[] = (await currentBundle(store.db))?.payload.artifacts ?? [];
+    const refreshArtifacts = async () => { artifacts = (await currentBundle(store.db))?.payload.artifacts ?? []; };
+    const drivers = createDrivers(config, store, {
+      artifacts: createArtifactCache({ stateDir: config.stateDir, client, log }),
+      currentArtifacts: () => artifacts,
+      log,
+    });
 
     // Late-bound: the flusher needs the events' nudge and the events need the flusher; wire by closure.
     let flusher: Flusher | null = null;
     let reporter: Reporter | null = null;
+    let cephHealth: CephHealth | undefined;
     const events = new Events(store, config.outboxMax, log, () => flusher?.kick());
 
     const reconciler = new Reconciler({
@@ -82,11 +95,21 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       onQueued: () => flusher?.kick(),
       driverMetrics: async () => {
         const m: Record<string, number> = {};
-        for (const drv of drivers) if (drv.metrics) Object.assign(m, drv.metrics(await drv.observe()));
+        for (const drv of drivers) {
+          if (!drv.metrics) continue;
+          const observed = await drv.observe();
+          Object.assign(m, drv.metrics(observed));
+          // Ceph health goes to telemetry (in metrics) and, when it changes, to an event.
+          if (drv.name === "ceph" && config.driver === "real") {
+            const health = (observed as CephObserved).health;
+            for (const ev of healthEvents(cephHealth, health)) await events.emit(ev);
+            cephHealth = health;
+          }
+        }
         return m;
       },
     });
-    const intake = new BundleIntake({ store, events, log, fetchKeys: () => client.keys(), onAccepted: () => reconciler.kick() });
+    const intake = new BundleIntake({ store, events, log, fetchKeys: () => client.keys(), onAccepted: () => { void refreshArtifacts().finally(() => reconciler.kick()); } });
     const enroll = () => ensureEnrolled({ store, client, identity, config, events, log });
 
     // First enrollment attempt up front, so a bad token or a taken name fails startAgent loudly;
