@@ -1,6 +1,7 @@
 // The Ceph driver against a real single-node cluster (test/daemons/ceph.ts: mon, mgr, one memstore
 // OSD), started once for the whole file. The tests run in order and share the cluster; each uses its
 // own pools so that what one leaves behind does not change what another sees.
+import { convergeOnce } from "../converge.test-support.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Spec, type SpecInput } from "@outpost/shared";
 import { start, type CephHandle } from "../../../../test/daemons/ceph.ts";
@@ -20,16 +21,6 @@ beforeAll(async () => {
   driver = createCephDriver({ conf: cluster.conf, keyring: cluster.keyring });
 }, 90_000);
 afterAll(async () => { await cluster?.stop(); });
-
-/** One reconcile pass as the agent runs it: observe, plan, apply every step in orderSteps order. */
-async function convergeOnce<O>(d: Driver<O>, spec: Spec): Promise<{ steps: Step[]; failed: { id: string; error: string }[] }> {
-  const steps = orderSteps(d.plan(spec, await d.observe()));
-  const failed: { id: string; error: string }[] = [];
-  for (const s of steps) {
-    try { await d.apply(s); } catch (e) { failed.push({ id: s.id, error: (e as Error).message }); }
-  }
-  return { steps, failed };
-}
 
 const spec = (ceph: NonNullable<SpecInput["ceph"]>) => Spec.parse({ ceph });
 const pool = async (name: string) => (await cluster.cephJson<PoolDetail[]>("osd", "pool", "ls", "detail")).find((p) => p.pool_name === name);
@@ -116,7 +107,7 @@ describe("ceph driver (real single-node cluster)", () => {
   });
 
   it("health: `ceph osd set noout` yields a ceph-health warning and shows in telemetry; unsetting it yields a recovery event", async () => {
-    const healthy = await waitFor("HEALTH_OK before the test", async () => { const h = await driver.health(); return h.status === "HEALTH_OK" ? h : undefined; }, { timeoutMs: 30_000, everyMs: 500 });
+    const healthy = await waitFor("HEALTH_OK before the test", async () => { const h = await driver.health(); return h.status === "HEALTH_OK" ? h : undefined; }, { timeoutMs: 90_000, everyMs: 500 });
     expect(driver.metrics!(await driver.observe())).toMatchObject({ "ceph.health": 0, "ceph.health.checks": 0, "ceph.pool.owned": 2, "ceph.rbd-image.owned": 1 });
 
     await cluster.cephJson("osd", "set", "noout");

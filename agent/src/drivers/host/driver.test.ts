@@ -3,6 +3,7 @@
 // "security" flat repository. The driver is given apt options that show it only these repositories,
 // so it never refreshes or upgrades anything of the machine's own. The tests run in order, as one
 // site's history; cleanup purges the package and removes the sources and their lists.
+import { convergeOnce } from "../converge.test-support.ts";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Spec, type SpecInput } from "@outpost/shared";
@@ -24,15 +25,6 @@ beforeAll(async () => {
   driver = createHostDriver({ aptOptions: repo.aptOptions, refreshListsEveryMs: 0 });
 }, 300_000);
 afterAll(async () => { await repo?.cleanup(); });
-
-async function convergeOnce<O>(d: Driver<O>, spec: Spec): Promise<{ steps: Step[]; failed: { id: string; error: string }[] }> {
-  const steps = orderSteps(d.plan(spec, await d.observe()));
-  const failed: { id: string; error: string }[] = [];
-  for (const s of steps) {
-    try { await d.apply(s); } catch (e) { failed.push({ id: s.id, error: (e as Error).message }); }
-  }
-  return { steps, failed };
-}
 
 const spec = (host: NonNullable<SpecInput["host"]>) => Spec.parse({ host });
 const pin = (version: string, disruptive = false) => spec({ packages: [{ name: PKG, version, disruptive }] });

@@ -15,7 +15,7 @@ import { buildBusyboxImage, cleanupLxd, ensureLxd, lxdGet, lxdOperation, lxdRequ
 import type { ArtifactSource } from "../../artifacts/types.ts";
 import { orderSteps } from "../../reconcile/order.ts";
 import { isEtagMismatch, LxdClient } from "./client.ts";
-import { convergeOnce, pending } from "./converge.test-support.ts";
+import { convergeOrThrow as convergeOnce, pending } from "../converge.test-support.ts";
 import { createLxdDriver } from "./driver.ts";
 import type { RawInstance, RawProfile } from "./normalize.ts";
 

@@ -1,29 +1,9 @@
 /** Helpers for the OVN driver's tests against a real Northbound ovsdb-server. */
 import type { Spec } from "@outpost/shared";
-import { orderSteps } from "../../reconcile/order.ts";
 import type { Driver, Step } from "../types.ts";
 import { isOwned, NB_DB, type NbSnapshot } from "./nb.ts";
 import { readSnapshot } from "./observe.ts";
 import type { OvsdbClient } from "./ovsdb.ts";
-
-export interface Converged { steps: Step[]; failed: { step: Step; error: Error }[] }
-
-/**
- * One reconcile pass as the agent runs it: observe, plan, then apply every step in orderSteps order.
- * Like the reconciler, a failing step does not stop the others; failures are returned.
- */
-export async function convergeOnce<O>(driver: Driver<O>, spec: Spec): Promise<Converged> {
-  const steps = orderSteps(driver.plan(spec, await driver.observe()));
-  const failed: Converged["failed"] = [];
-  for (const step of steps) {
-    try {
-      await driver.apply(step);
-    } catch (e) {
-      failed.push({ step, error: e as Error });
-    }
-  }
-  return { steps, failed };
-}
 
 /** What the next pass would do. */
 export async function planNow<O>(driver: Driver<O>, spec: Spec): Promise<string[]> {

@@ -7,7 +7,8 @@ import { Spec, type SpecInput } from "@outpost/shared";
 import { start, type OvnHandle } from "../../../../test/daemons/ovn.ts";
 import { run } from "../../../../test/daemons/util.ts";
 import { ovnSpecArb } from "./arbitraries.test-support.ts";
-import { convergeOnce, foreignRows, planNow, resetNb } from "./converge.test-support.ts";
+import { convergeOnce } from "../converge.test-support.ts";
+import { foreignRows, planNow, resetNb } from "./converge.test-support.ts";
 import { makeStep } from "../types.ts";
 import { OvnApplyError, sendTransaction } from "./apply.ts";
 import { createOvnDriver, type OvnDriver } from "./driver.ts";
@@ -60,7 +61,7 @@ describe("OVN driver against a real Northbound database (with ovn-northd)", () =
   /** Converges and insists nothing failed and the next pass has nothing left to do. */
   async function converge(spec: Spec) {
     const r = await convergeOnce(driver, spec);
-    expect(r.failed.map((f) => `${f.step.id}: ${f.error.message}`)).toEqual([]);
+    expect(r.failed.map((f) => `${f.id}: ${f.error}`)).toEqual([]);
     expect(await planNow(driver, spec)).toEqual([]);
     return r;
   }
@@ -182,7 +183,7 @@ describe("OVN driver against a real Northbound database (with ovn-northd)", () =
     await nbctl("pg-add", "pg_web");
     const before = await foreignRows(raw);
     const r = await convergeOnce(driver, FULL);
-    const errors = Object.fromEntries(r.failed.map((f) => [f.step.id, f.error.message]));
+    const errors = Object.fromEntries(r.failed.map((f) => [f.id, f.error]));
     expect(errors["ovn/ovn.switch/sw0/create"]).toMatch(/ovn.switch "sw0": name taken by an object Outpost does not own/);
     expect(errors["ovn/ovn.switch-port/db1/create"]).toMatch(/ovn.switch-port "db1": name taken by an object Outpost does not own/);
     expect(errors["ovn/ovn.port-group/pg_web/create"]).toMatch(/ovn.port-group "pg_web": name taken/);
@@ -203,7 +204,7 @@ describe("OVN driver against a real Northbound database (with ovn-northd)", () =
     await converge(site({ ...FULL.ovn, portGroups: [{ name: "pg_web", ports: ["web1"], acls: [WEB_ACLS[1]] }] }));
     expect(await nbctl("acl-list", "pg_web")).toBe("from-lport    10 (arp) allow\n  to-lport   900 (outport == @pg_web) drop\n");
     const r = await convergeOnce(driver, site({ ...FULL.ovn, portGroups: [] }));
-    expect(r.failed.map((f) => f.error.message)).toEqual([expect.stringMatching(/ovn.port-group "pg_web": not deleted, it holds ACLs Outpost does not own \("arp"\)/)]);
+    expect(r.failed.map((f) => f.error)).toEqual([expect.stringMatching(/ovn.port-group "pg_web": not deleted, it holds ACLs Outpost does not own \("arp"\)/)]);
     expect(await nbctl("acl-list", "pg_web")).toContain("(arp) allow");
   });
 
@@ -249,7 +250,7 @@ describe("OVN driver against a real Northbound database (with ovn-northd)", () =
         const before = await foreignRows(raw);
         for (const spec of [a, b]) {
           const r = await convergeOnce(tcpDriver, spec);
-          expect(r.failed.map((f) => `${f.step.id}: ${f.error.message}`)).toEqual([]);
+          expect(r.failed.map((f) => `${f.id}: ${f.error}`)).toEqual([]);
           expect(await planNow(tcpDriver, spec)).toEqual([]);
         }
         const owned = normalize(await readSnapshot(raw)).objects.filter((o) => o.owner === "outpost").map((o) => ({ kind: o.kind, name: o.name, fields: o.fields }));
