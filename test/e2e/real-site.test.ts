@@ -49,6 +49,7 @@ describe("a real site (LXD + OVN + Ceph + apt) converges, heals and reports", ()
           portGroups: [{ name: "e2ereal_pg", ports: [`${P}pos1`], acls: [{ direction: "to-lport", priority: 1000, match: "tcp.dst == 443", action: "allow-related" }] }],
         },
         lxd: {
+          storagePools: [{ name: `${P}pool`, driver: "dir" }],
           profiles: [{ name: `${P}pos`, config: { "limits.memory": "64MiB" } }],
           instances: [1, 2].map((i) => ({ name: `${P}c${i}`, image: { artifact: `${P}busybox` }, profiles: ["default", `${P}pos`] })),
         },
@@ -83,13 +84,13 @@ describe("a real site (LXD + OVN + Ceph + apt) converges, heals and reports", ()
       "SELECT detail FROM journal WHERE type = 'reconcile-run' ORDER BY seq")).rows.map((r) => JSON.parse(String(r.detail))));
     expect(runs).toHaveLength(1);
     const first = runs[0];
-    // ceph pool + image, switch + port + port group, profile + 2 instances, one package.
-    expect(first).toMatchObject({ steps: 9, done: 9, pending: 0 });
+    // ceph pool + image, switch + port + port group, storage pool + profile + 2 instances, one package.
+    expect(first).toMatchObject({ steps: 10, done: 10, pending: 0 });
     // Heal passes run every 2 s; a pass with nothing to do leaves no reconcile-run in the journal.
     await new Promise((r) => setTimeout(r, 7000));
     const after = await withStateFile(fleet.stateDir(site), async (db) => (await db.execute(
       "SELECT type, detail FROM journal WHERE type IN ('reconcile-run', 'step-started') ORDER BY seq")).rows.length);
-    expect(after).toBe(runs.length + 9); // the one apply run and its nine step-started entries, nothing since
+    expect(after).toBe(runs.length + 10); // the one apply run and its ten step-started entries, nothing since
     expect(await readAgentStatus(fleet.stateDir(site))).toMatchObject({ state: "in-sync", pendingSteps: 0, appliedVersion: 1 });
 
     // What the daemons themselves say.
@@ -125,11 +126,11 @@ describe("a real site (LXD + OVN + Ceph + apt) converges, heals and reports", ()
     const telemetry = await waitFor("telemetry with ceph, ovn and lxd figures", async () => {
       const t = (await fleet.op.reports({ site, kind: "telemetry", limit: 1 }))[0];
       const m = t?.body.metrics as Record<string, number> | undefined;
-      return m && "ceph.health" in m && Object.keys(m).some((k) => k.startsWith("ovn.")) && Object.keys(m).some((k) => k.startsWith("lxd.")) ? m : null;
-    }, 30_000);
+      // Both containers running again after the heal test: a report taken after the repair.
+      return m && "ceph.health" in m && m["ovn.switch.count"] !== undefined && (m["lxd.instance.running"] ?? 0) >= 2 ? m : null;
+    }, 60_000);
     // 0 = HEALTH_OK, 1 = WARN, 2 = ERR (the healed pool may still be settling here).
     expect([0, 1, 2]).toContain(telemetry["ceph.health"]);
-    expect(telemetry["lxd.instance.running"]).toBeGreaterThanOrEqual(2);
     expect(telemetry["lxd.instance.memory_bytes"]).toBeGreaterThan(0);
     expect(telemetry["ovn.switch.count"]).toBeGreaterThanOrEqual(1);
   });
