@@ -3,6 +3,7 @@ import { benchVerify } from "./verify.ts";
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   verify: benchVerify,
   poll: async (args) => (await import("./poll.ts")).benchPoll(args),
+  rollout: async (args) => (await import("./rollout.ts")).benchRollout(args),
   reconcile: async (args) => (await import("./reconcile.ts")).benchReconcile(args),
 };
 

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startHub } from "@outpost/hub";
+import { evaluate } from "../hub/src/rollouts/engine.ts";
+import { loadRollout } from "../hub/src/rollouts/store.ts";
+import type { TickStats } from "../hub/src/rollouts/scheduler.ts";
+import { OperatorClient } from "@outpost/shared";
+import { storeRelease } from "../test/lib/releases.ts";
+import { argValue, fmt, machine } from "./lib.ts";
+
+/**
+ * `pnpm bench rollout --sites N [--procs P]`: a real hub (in this process, so its CPU, memory and
+ * engine ticks can be read directly) and N real sim agents spread over P child processes, talking
+ * HTTP long-poll over loopback. Every site first runs store@1.0; then a 4-wave rollout
+ * [1, 10%, 50%, 100%] takes them to store@1.1. Prints the wall time from start to 100% applied,
+ * the hub's CPU and peak memory, and what the engine costs per tick at that size.
+ */
+const hz = 100; // USER_HZ on Linux
+const procStat = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) / hz; };
+const vmHwmMiB = (pid: number | "self" = "self") => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function benchRollout(args: string[]): Promise<void> {
+  const n = argValue(args, "sites", 1000);
+  const procs = argValue(args, "procs", Math.max(1, Math.ceil(n / 1000)));
+  const dir = mkdtempSync(join(tmpdir(), "outpost-bench-rollout-"));
+  // The agents' state files go on tmpfs: N simulated sites would otherwise share one VM disk and
+  // its fsyncs, and the figures would measure that disk instead of the hub (whose file stays on disk).
+  const agentsDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "outpost-bench-agents-"));
+  const hub = await startHub({ dataDir: join(dir, "hub"), port: 0, logLevel: "warn", rolloutTickSeconds: 1 });
+  const op = new OperatorClient(hub.url, hub.adminToken!);
+  const children: ChildProcess[] = [];
+  const ticks: TickStats[] = [];
+  let lastSeen: TickStats | null = null;
+  const tickWatch = setInterval(() => { const t = hub.rollouts.lastTick; if (t && t !== lastSeen && t.leader) { ticks.push(t); lastSeen = t; } }, 50);
+  console.log(`bench rollout: ${machine()}; ${n} sim agents in ${procs} child process(es) (state files on ${agentsDir.startsWith("/dev/shm") ? "tmpfs" : "disk"}), hub in this process (database on disk), HTTP long-poll on loopback`);
+  try {
+    const { token } = await op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 });
+    let t = performance.now();
+    const per = Math.ceil(n / procs);
+    await Promise.all(Array.from({ length: procs }, (_, p) => new Promise<void>((resolve, reject) => {
+      const count = Math.min(per, n - p * per);
+      const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "rollout-agents.ts"), hub.url, token, String(p * per), String(count), join(agentsDir, `agents-${p}`)], { stdio: ["ignore", "pipe", "inherit"] });
+      children.push(child);
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => { if (d.includes("READY")) resolve(); });
+      child.once("exit", (code) => reject(new Error(`agent process ${p} exited with ${code}`)));
+    })));
+    console.log(`  ${n} agents enrolled and running in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    await op.createRelease(storeRelease("1.0"));
+    await op.createRelease(storeRelease("1.1", { instances: 3 }));
+    t = performance.now();
+    await op.assign({ name: "store", version: "1.0" }, "");
+    const assignS = (performance.now() - t) / 1000;
+    for (;;) {
+      const sites = await op.listSites();
+      if (sites.filter((s) => s.appliedVersion === 1 && s.state === "in-sync").length === n) break;
+      await wait(1000);
+    }
+    console.log(`  baseline store@1.0 assigned in one transaction (${n} signed bundles) in ${assignS.toFixed(1)} s, applied everywhere after ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const ro = await op.createRollout({ release: { name: "store", version: "1.1" }, selector: "", strategy: { waves: [1, "10%", "50%", "100%"], waveTimeoutSeconds: 1800 } });
+    const cpu0 = cpuS(), kids0 = children.map((c) => procStat(c.pid!));
+    ticks.length = 0;
+    t = performance.now();
+    await op.rolloutAction(ro.id, "start");
+    let view = await op.getRollout(ro.id);
+    const waveDone: number[] = [];
+    while (view.status === "running") {
+      await wait(1000);
+      view = await op.getRollout(ro.id);
+      view.waves.forEach((w, i) => { if (w.state === "succeeded" && waveDone[i] === undefined) waveDone[i] = (performance.now() - t) / 1000; });
+    }
+    const wall = (performance.now() - t) / 1000;
+    const hubCpu = cpuS() - cpu0;
+    const kidsCpu = children.reduce((a, c, i) => a + procStat(c.pid!) - kids0[i]!, 0);
+    if (view.status !== "completed") throw new Error(`rollout ended ${view.status}: ${JSON.stringify(view.sites)}`);
+
+    console.log(`  rollout [1, 10%, 50%, 100%] of ${n} sites: ${view.sites.succeeded} applied and in sync, ${view.sites.failed} failed, ${view.sites.timedOut} timed out`);
+    console.log(`    wall time start -> 100% applied   ${wall.toFixed(1)} s   (waves done at ${waveDone.map((s) => s.toFixed(1)).join(", ")} s)`);
+    console.log(`    hub CPU during the rollout         ${hubCpu.toFixed(1)} s = ${(hubCpu / wall).toFixed(2)} cores (this process, incl. the bench's 1/s status polls)`);
+    console.log(`    agents' CPU (${procs} processes)         ${kidsCpu.toFixed(1)} s = ${(kidsCpu / wall).toFixed(2)} cores`);
+    console.log(`    hub peak RSS (whole run)           ${fmt(vmHwmMiB())} MiB; agent processes ${children.map((c) => fmt(vmHwmMiB(c.pid!))).join(", ")} MiB`);
+    const acting = ticks.filter((x) => x.decisions > 0);
+    const stat = (xs: number[]) => xs.length ? `median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms` : "-";
+    console.log(`    engine ticks: ${ticks.length} (${acting.length} acted, ${acting.reduce((a, x) => a + x.started, 0)} site starts)`);
+    console.log(`      read rows        ${stat(ticks.map((x) => x.loadMs))}`);
+    console.log(`      decide (pure)    ${stat(ticks.map((x) => x.decideMs))}`);
+    console.log(`      write decisions  ${stat(acting.map((x) => x.applyMs))}  (signing and storing each started site's bundle)`);
+
+    // The pure engine alone on this rollout's real rows, rewound to its busiest moment: the last
+    // wave all in flight and reporting, so every site is observed and half the fleet is marked.
+    const loaded = (await loadRollout(hub.db.db, ro.id))!;
+    const last = loaded.engine.waveSizes.length - 1;
+    const busy = { ...loaded.engine, status: "running" as const, currentWave: last, waveState: "active" as const };
+    const sites = loaded.sites.map((s) => (s.wave === last ? { ...s, state: "in-progress" as const } : s));
+    const runs: number[] = [];
+    for (let i = 0; i < 20; i++) { const a = performance.now(); evaluate(busy, sites, new Date()); runs.push(performance.now() - a); }
+    const l0 = performance.now(); await loadRollout(hub.db.db, ro.id); const loadMs = performance.now() - l0;
+    console.log(`    engine at ${n} sites, busiest tick (last wave of ${loaded.engine.waveSizes[last]} all reporting): decide ${median(runs).toFixed(1)} ms median of 20, read ${loadMs.toFixed(1)} ms`);
+  } finally {
+    clearInterval(tickWatch);
+    await Promise.all(children.map((c) => new Promise<void>((r) => { if (c.exitCode !== null) return r(); c.removeAllListeners("exit"); c.once("exit", () => r()); c.kill("SIGTERM"); setTimeout(() => c.kill("SIGKILL"), 20_000).unref(); })));
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(agentsDir, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? 0; }
