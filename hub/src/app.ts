@@ -6,6 +6,9 @@ import { errorBody, errorResponse, HttpError } from "./api/errors.ts";
 import { limitBody, requestLog } from "./api/middleware.ts";
 import { ARTIFACT_UPLOAD_PATH } from "./api/operator/artifacts.ts";
 import { operatorApi } from "./api/operator/index.ts";
+import { HubMetrics } from "./metrics/index.ts";
+import { registerMetrics } from "./metrics/route.ts";
+import { dashboard } from "./ui/index.tsx";
 
 export type { HubDeps } from "./api/deps.ts";
 
@@ -17,6 +20,9 @@ export const MAX_REPORTS_BODY_BYTES = 4 * 1024 * 1024;
 export function createHubApp(deps: HubDeps): Hono<HubEnv> {
   const app = new Hono<HubEnv>();
   app.use("*", requestLog(deps.logger));
+  // One registry per app; handlers that count things (report ingestion) reach it through deps.
+  const metrics = (deps.metrics ??= new HubMetrics(deps));
+  app.use("*", metrics.middleware());
   const small = limitBody(MAX_BODY_BYTES);
   const large = limitBody(MAX_REPORTS_BODY_BYTES);
   app.use("*", (c, next) => {
@@ -28,6 +34,9 @@ export function createHubApp(deps: HubDeps): Hono<HubEnv> {
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.route("/agent/v1", agentApi(deps));
   app.route("/api/v1", operatorApi(deps));
+  // The dashboard and /metrics call the operator API in-process (app.fetch): the same auth, roles and audit.
+  app.route("/ui", dashboard(deps, app.fetch));
+  registerMetrics(app, metrics, app.fetch);
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { ArtifactStore } from "../artifacts/store.ts";
 import type { HubDb } from "../db/client.ts";
+import type { HubMetrics } from "../metrics/index.ts";
 import type { SiteRow } from "../db/schema.ts";
 import type { BundleNotifier } from "../notify/notifier.ts";
 import type { KeyStore } from "../signing/keystore.ts";
@@ -18,6 +19,8 @@ export interface HubDeps {
   now: () => Date;
   /** Out-of-band artifacts (`<dataDir>/artifacts`); absent in an app built without a data directory. */
   artifacts?: ArtifactStore;
+  /** Prometheus metrics (metrics/); createHubApp makes them when absent. */
+  metrics?: HubMetrics;
 }
 
 export type HubEnv = { Variables: { requestId: string; site: SiteRow } };

@@ -33,6 +33,7 @@ export function registerReports(app: Hono<HubEnv>, deps: HubDeps, auth: Middlewa
       }
       return ids;
     });
+    deps.metrics?.observeReports(items.filter((r) => storedIds.has(r.id)).map((r) => r.at), now); // report lag
     const acked = [...new Set(items.map((r) => r.id))];
     return c.json({ acked, stored: storedIds.size, duplicates: items.length - storedIds.size } satisfies ReportsResponse);
   });
