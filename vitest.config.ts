@@ -10,5 +10,7 @@ export default defineConfig({
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,
+    // Every hub a test starts gets its embedded MQTT broker on ephemeral ports, never 1883 / 8083.
+    env: { OUTPOST_MQTT_PORT: "0", OUTPOST_MQTT_WS_PORT: "0" },
   },
 });

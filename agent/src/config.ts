@@ -15,8 +15,11 @@ import { LabelMap, MAX_LONG_POLL_S, SiteName } from "@outpost/shared";
  */
 export const DriverKind = z.enum(["sim", "real"]);
 export const RealDriverName = z.enum(["lxd", "ovn", "ceph", "host"]);
-/** MQTT joins this enum when the MQTT transport lands. */
-export const TransportKind = z.enum(["https"]);
+/**
+ * How bundles and reports travel (sync/mqtt/index.ts): `https` long-poll; `mqtt` the broker only;
+ * `auto` MQTT, falling back to the HTTPS long-poll while the broker cannot be reached.
+ */
+export const TransportKind = z.enum(["https", "mqtt", "auto"]);
 export const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 const HubUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http:// or https:// URL");
@@ -31,6 +34,10 @@ export const AgentConfig = z.strictObject({
   driver: DriverKind.default("sim"),
   transport: TransportKind.default("https"),
   longPollSeconds: z.number().int().min(0).max(MAX_LONG_POLL_S).default(30),
+  /** Broker URL (mqtt://, ws://) overriding the one the hub advertises at GET /agent/v1/mqtt. */
+  mqttUrl: z.string().regex(/^(mqtts?|wss?):\/\/./, "must be an mqtt://, mqtts://, ws:// or wss:// URL").optional(),
+  /** transport auto: with MQTT up, still ask the hub over HTTPS this often (a broker that drops messages cannot freeze the site). */
+  mqttSafetyPollSeconds: z.number().min(1).max(86_400).default(300),
   /** Overrides the bundle's spec.agent.healIntervalSeconds (tests use short ones; fractions allowed). */
   healIntervalSeconds: z.number().min(0.05).max(86_400).optional(),
   reportIntervalSeconds: z.number().min(0.05).max(86_400).default(30),
@@ -98,6 +105,8 @@ export const ENV_VARS = {
   OUTPOST_DRIVER: ["driver", String],
   OUTPOST_TRANSPORT: ["transport", String],
   OUTPOST_LONG_POLL_SECONDS: ["longPollSeconds", num],
+  OUTPOST_MQTT_URL: ["mqttUrl", String],
+  OUTPOST_MQTT_SAFETY_POLL_SECONDS: ["mqttSafetyPollSeconds", num],
   OUTPOST_HEAL_INTERVAL_SECONDS: ["healIntervalSeconds", num],
   OUTPOST_REPORT_INTERVAL_SECONDS: ["reportIntervalSeconds", num],
   OUTPOST_OUTBOX_MAX: ["outboxMax", num],

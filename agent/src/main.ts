@@ -17,6 +17,8 @@ import { openStore } from "./store/db.ts";
 import { journalAppend } from "./store/journal.ts";
 import { KV, kvSet } from "./store/kv.ts";
 import { HttpsSync } from "./sync/https.ts";
+import { createTransport } from "./sync/mqtt/index.ts";
+import { serialIntake } from "./sync/mqtt/intake.ts";
 import { ensureEnrolled, EnrollError } from "./trust/enroll.ts";
 import { BundleIntake } from "./trust/intake.ts";
 import { loadTrust } from "./trust/trust-store.ts";
@@ -89,7 +91,15 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       quarantine: { baseMs: config.quarantineBaseSeconds * 1000, capMs: config.quarantineCapSeconds * 1000 },
       onChanged: () => reporter?.reportSoon(),
     });
-    flusher = new Flusher({ store, sender: client, log, intervalMs: config.reportIntervalSeconds * 1000, backoff: hubBackoff, signal });
+    // Bundles and reports over HTTPS, MQTT or MQTT with HTTPS fallback (config transport); the
+    // intake is bound late (below), as every bundle must reach the same BundleIntake.
+    const knownVersion = async () => (await loadTrust(store.db))?.bundleVersion ?? 0;
+    let mqttIntake: ReturnType<typeof serialIntake> | null = null;
+    const transport = createTransport({
+      transport: config.transport, site: config.site, client, store, mqttUrl: config.mqttUrl, safetyPollSeconds: config.mqttSafetyPollSeconds,
+      onBundle: async (jws) => { await mqttIntake?.receive(jws, "mqtt"); }, backoff: hubBackoff, log, signal,
+    });
+    flusher = new Flusher({ store, sender: transport.reports, log, intervalMs: config.reportIntervalSeconds * 1000, backoff: hubBackoff, signal });
     reporter = new Reporter({
       store, log, signal, intervalMs: config.reportIntervalSeconds * 1000, outboxMax: config.outboxMax,
       onQueued: () => flusher?.kick(),
@@ -122,18 +132,19 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       log.warn({ code: (e as HubError).code }, `cannot enroll yet, will keep trying: ${(e as Error).message}`);
     }
 
+    if (transport.session) mqttIntake = serialIntake(intake, knownVersion);
     const sync = new HttpsSync({
-      client, intake, log, signal, backoff: hubBackoff,
+      client: transport.bundles, intake: mqttIntake ?? intake, log, signal, backoff: hubBackoff,
       longPollSeconds: config.longPollSeconds,
-      knownVersion: async () => (await loadTrust(store.db))?.bundleVersion ?? 0,
+      knownVersion,
       ensureEnrolled: enroll,
       pollIntervalSeconds: async () => (await currentBundle(store.db))?.payload.spec.agent.pollIntervalSeconds ?? 30,
     });
 
     // The loops catch their own errors; this is the last line of defence against a crash by
     // unhandled rejection, which would take site enforcement down with it.
-    const loops = [reconciler.start(), flusher.start(), reporter.start(), sync.start()]
-      .map((p, i) => p.catch((e: unknown) => log.fatal({ err: (e as Error).message, loop: ["reconcile", "flush", "report", "sync"][i] }, "agent loop crashed")));
+    const loops = [reconciler.start(), flusher.start(), reporter.start(), sync.start(), transport.session?.start() ?? Promise.resolve()]
+      .map((p, i) => p.catch((e: unknown) => log.fatal({ err: (e as Error).message, loop: ["reconcile", "flush", "report", "sync", "mqtt"][i] }, "agent loop crashed")));
     log.info({ hub: config.hubUrl, stateDir: config.stateDir, agentVersion: AGENT_VERSION }, "agent started");
 
     let stopping: Promise<void> | null = null;

@@ -20,6 +20,7 @@ export function hubCommands(program: Command): void {
       // Machine-readable first line: scripts and tests wait for it.
       process.stdout.write(`outpost hub listening on ${running.url}\n`);
       process.stdout.write(`root hash: ${running.rootHash}\n`);
+      if (running.mqtt) process.stdout.write(`mqtt broker (${running.mqtt.mode}): ${running.mqtt.urls.join(" ")}\n`);
       if (running.adminToken) {
         process.stdout.write(
           `\nAdmin API token (shown once, only its hash is stored; keep it safe):\n  ${running.adminToken}\n` +

@@ -16,8 +16,10 @@ import type { BundleNotifier } from "./notify/notifier.ts";
 import { KeyStore } from "./signing/keystore.ts";
 import { renewBundles, renewalIntervalMs } from "./bundles/renew.ts";
 import { RolloutScheduler } from "./rollouts/scheduler.ts";
+import { startMqtt, type MqttOptions, type RunningMqtt } from "./mqtt/index.ts";
 
-export interface StartHubOptions {
+/** MQTT options (embedded broker ports, or MQTT_URL for an external one): see mqtt/config.ts. */
+export interface StartHubOptions extends MqttOptions {
   dataDir: string;
   /** 0 = an ephemeral port (tests). */
   port?: number;
@@ -53,6 +55,8 @@ export interface RunningHub {
   notifier: BundleNotifier;
   /** The rollout engine's driver: `tick(now)` runs one tick by hand. */
   rollouts: RolloutScheduler;
+  /** The MQTT side (null when switched off): `urls` are the broker addresses to print. */
+  mqtt: RunningMqtt | null;
   close(): Promise<void>;
 }
 
@@ -70,16 +74,20 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
   const hub = await openDb({ url: databaseUrl, authToken: opts.databaseAuthToken ?? process.env.DATABASE_AUTH_TOKEN });
+  let mqtt: RunningMqtt | null = null;
   try {
     await migrateDb(hub);
     const keys = new KeyStore(hub, { dataDir: opts.dataDir, rootKeys: opts.rootKeys, rootThreshold: opts.rootThreshold });
     await keys.init();
     const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg));
-    const notifier = new LocalNotifier();
+    // With MQTT the notifier also keeps bundles retained on the broker and wakes other replicas' long-polls.
+    mqtt = await startMqtt({ hub, logger, now: () => new Date(), host: opts.host ?? "127.0.0.1", options: opts });
+    const notifier: BundleNotifier = mqtt?.notifier ?? new LocalNotifier();
     const artifacts = await ArtifactStore.open(path.join(opts.dataDir, "artifacts"), { maxBytes: maxArtifactBytes });
     const shutdown = new AbortController();
     const app = createHubApp({
       hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(), artifacts,
+      ...(mqtt ? { mqtt: mqtt.access } : {}),
     });
     const inFlight = new InFlight();
     const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 8080, opts.host ?? "127.0.0.1");
@@ -111,7 +119,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     logger.info({ url, database: describeDbUrl(databaseUrl) }, "hub listening");
     let closing: Promise<void> | null = null;
     return {
-      url, port, adminToken, rootHash, db: hub, app, keys, notifier, rollouts,
+      url, port, adminToken, rootHash, db: hub, app, keys, notifier, rollouts, mqtt,
       close: () => (closing ??= (async () => {
         shutdown.abort(); // held long-polls answer now instead of holding close() for up to a minute
         clearInterval(purge);
@@ -120,10 +128,12 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
         await closeServer(server, inFlight);
         await rollouts.stop(); // hands the lease over at once instead of after its TTL
         await notifier.close();
+        await mqtt?.close();
         hub.close();
       })()),
     };
   } catch (e) {
+    await mqtt?.close();
     hub.close();
     throw e;
   }

@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import { HubError, type AgentClient } from "@outpost/shared";
 import { isAbortError, sleep } from "../lib/sleep.ts";
-import type { BundleIntake } from "../trust/intake.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 
 /**
@@ -15,7 +14,8 @@ import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
  */
 export interface HttpsSyncDeps {
   client: Pick<AgentClient, "bundle">;
-  intake: Pick<BundleIntake, "receive">;
+  /** BundleIntake, or a wrapper of it (serialIntake: "held" = already had it, not news). */
+  intake: { receive(jws: string, source: string): Promise<{ kind: string }> };
   /** The highest accepted bundle version (the `known` the hub compares against). */
   knownVersion: () => Promise<number>;
   /** Makes sure the site is enrolled; throws while it cannot be (retried with backoff). */

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { ArtifactStore } from "../artifacts/store.ts";
 import type { HubDb } from "../db/client.ts";
 import type { HubMetrics } from "../metrics/index.ts";
+import type { MqttAccess } from "../mqtt/route.ts";
 import type { SiteRow } from "../db/schema.ts";
 import type { BundleNotifier } from "../notify/notifier.ts";
 import type { KeyStore } from "../signing/keystore.ts";
@@ -21,6 +22,8 @@ export interface HubDeps {
   artifacts?: ArtifactStore;
   /** Prometheus metrics (metrics/); createHubApp makes them when absent. */
   metrics?: HubMetrics;
+  /** The MQTT broker agents may use (GET /agent/v1/mqtt); absent when the hub runs HTTPS only. */
+  mqtt?: MqttAccess;
 }
 
 export type HubEnv = { Variables: { requestId: string; site: SiteRow } };

@@ -6,6 +6,7 @@ import {
   AgentRoutes, BUNDLE_VERSION_HEADER, EnrollResponse, ReportsResponse,
   type EnrollRequest, type ReportItemInput,
 } from "../protocol/agent.ts";
+import { MQTT_INFO_PATH, MqttInfo } from "../protocol/mqtt.ts";
 import { errorFrom, joinUrl, request } from "./http.ts";
 
 /** A JWS of a MAX_BUNDLE_BYTES payload, base64url-encoded, plus a header and signature. */
@@ -67,6 +68,16 @@ export class AgentClient {
     if (!res.ok) throw await errorFrom(res);
     return ReportsResponse.parse(await res.json());
   }
+
+  /** How to reach the hub's MQTT broker (404 MQTT_DISABLED when the hub runs without one). */
+  async mqtt(): Promise<MqttInfo> {
+    const res = await request(joinUrl(this.baseUrl, MQTT_INFO_PATH), { headers: await this.auth() });
+    if (!res.ok) throw await errorFrom(res);
+    return MqttInfo.parse(await res.json());
+  }
+
+  /** A fresh single-use agent JWT (the MQTT password for brokers that verify them). */
+  token(): Promise<string> { return signAgentJwt(this.site, this.key); }
 
   /** Raw artifact download (Range-capable); the caller checks digest and size against the bundle. */
   async artifact(sha256: string, offset = 0, signal?: AbortSignal): Promise<Response> {

@@ -3,3 +3,4 @@ export * from "./errors.ts";
 export * from "./labels.ts";
 export * from "./operator.ts";
 export * from "./rollouts.ts";
+export * from "./mqtt.ts";

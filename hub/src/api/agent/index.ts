@@ -6,6 +6,7 @@ import { registerBundle } from "./bundle.ts";
 import { registerEnroll } from "./enroll.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReports } from "./reports.ts";
+import { registerMqttInfo } from "../../mqtt/route.ts";
 
 /** The routes agents call (mounted at /agent/v1). Enroll and keys are open; the rest need the agent's JWT. */
 export function agentApi(deps: HubDeps): Hono<HubEnv> {
@@ -16,5 +17,6 @@ export function agentApi(deps: HubDeps): Hono<HubEnv> {
   registerBundle(app, deps, auth);
   registerReports(app, deps, auth);
   registerArtifacts(app, deps, auth);
+  registerMqttInfo(app, deps, auth);
   return app;
 }
