@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { agentCommands } from "./commands/agent.ts";
+import { airgapCommands } from "./commands/airgap.ts";
 import { artifactCommands } from "./commands/artifact.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { hubCommands } from "./commands/hub.ts";
@@ -19,6 +20,7 @@ agentCommands(program);
 operatorCommands(program);
 rolloutCommands(program);
 artifactCommands(program);
+airgapCommands(program);
 demoCommand(program);
 
 try {

@@ -6,3 +6,4 @@ export {
   putSimObject, setSimFaults, simSummary, withSimWorld, type SimRow,
 } from "./drivers/sim/world.ts";
 export type { Driver, DriverName, Step, StepAction } from "./drivers/types.ts";
+export { importExport, exportReports, siteConfig, stderrLogger, AirgapError, type ImportResult, type ExportReportsResult } from "./airgap/index.ts";

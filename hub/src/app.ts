@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { AgentRoutes } from "@outpost/shared";
+import { MAX_REPORTS_FILE_BYTES, REPORTS_IMPORT_PATH } from "./airgap/index.ts";
 import { agentApi } from "./api/agent/index.ts";
 import type { HubDeps, HubEnv } from "./api/deps.ts";
 import { errorBody, errorResponse, HttpError } from "./api/errors.ts";
@@ -25,9 +26,12 @@ export function createHubApp(deps: HubDeps): Hono<HubEnv> {
   app.use("*", metrics.middleware());
   const small = limitBody(MAX_BODY_BYTES);
   const large = limitBody(MAX_REPORTS_BODY_BYTES);
+  const reportsFile = limitBody(MAX_REPORTS_FILE_BYTES);
   app.use("*", (c, next) => {
     // Artifact uploads stream to disk under their own, much larger limit (ArtifactStore.maxBytes).
     if (c.req.path === ARTIFACT_UPLOAD_PATH) return next();
+    // A whole outbox carried from an air-gapped site arrives in one request.
+    if (c.req.path === REPORTS_IMPORT_PATH) return reportsFile(c, next);
     return (c.req.path === AgentRoutes.reports ? large : small)(c, next);
   });
 

@@ -5,3 +5,4 @@ export * from "./client/index.ts";
 export * from "./auth/agent-jwt.ts";
 export * from "./auth/enrollment-token.ts";
 export * from "./selector/selector.ts";
+export * from "./airgap/index.ts";

@@ -10,6 +10,7 @@ export type JournalType =
   | "step-started" | "step-done" | "step-failed" | "step-skipped"
   | "reconcile-run" | "report-flushed" | "reports-dropped"
   | "agent-started" | "agent-stopped"
+  | "airgap-import" | "reports-exported"
   | `event:${string}`;
 
 export const JOURNAL_RETENTION_ROWS = 100_000;

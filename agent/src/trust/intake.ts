@@ -66,8 +66,8 @@ export class BundleIntake {
     }
   }
 
-  /** Refreshes the trust state from the hub; stores it (and reports keys-updated) only when it changed. */
-  private async refreshTrust(state: TrustState, now: Date): Promise<TrustState> {
+  /** Refreshes the trust state from fetchKeys (the hub, or an air-gap export); stores it (and reports keys-updated) only when it changed. */
+  async refreshTrust(state: TrustState, now: Date): Promise<TrustState> {
     const next = await updateTrust(state, await this.o.fetchKeys(), now);
     const before = describeTrust(state);
     const after = describeTrust(next);

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { registerAirgap } from "../../airgap/index.ts";
 import { adminAuth } from "../../auth/admin-token.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
 import { registerArtifacts } from "./artifacts.ts";
@@ -20,5 +21,6 @@ export function operatorApi(deps: HubDeps): Hono<HubEnv> {
   registerReports(app, deps);
   registerRollouts(app, deps);
   registerArtifacts(app, deps);
+  registerAirgap(app, deps);
   return app;
 }
