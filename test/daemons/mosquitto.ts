@@ -18,6 +18,8 @@ export interface MosquittoOptions {
   dynsec?: boolean | { adminUser?: string; adminPassword?: string };
   /** Milliseconds to wait for the broker to accept connections (default 10 000). */
   timeoutMs?: number;
+  /** A fixed port (restarting a broker where its clients expect it); default a free one. */
+  port?: number;
 }
 
 export interface MosquittoHandle {
@@ -47,7 +49,7 @@ export async function start(opts: MosquittoOptions = {}): Promise<MosquittoHandl
   const dir = tempDir("mosquitto");
   const configFile = join(dir, "mosquitto.conf");
   const logFile = join(dir, "mosquitto.log");
-  const port = await freePort(host);
+  const port = opts.port ?? await freePort(host);
   const lines = [`listener ${port} ${host}`, "persistence false", "log_dest stderr", "log_type error", "log_type warning", "log_type notice", "log_type information"];
 
   let dynsec: MosquittoHandle["dynsec"];

@@ -41,12 +41,21 @@ export class Dynsec {
         if (done) { this.#waiting.delete(r.correlationData!); done(r); }
       }
     });
+    // The hub's session is clean: subscribe to the answers on every connect, and fail what was in
+    // flight when the connection goes (Mosquitto also disconnects a client whose roles change).
+    const subscribe = () => { this.#subscribed = client.subscribeAsync(RESPONSE, { qos: 1 }); this.#subscribed.catch(() => {}); };
+    client.on("connect", subscribe);
+    if (client.connected) subscribe();
+    client.on("close", () => {
+      this.#subscribed = null;
+      for (const done of this.#waiting.values()) done({ command: "", error: "connection to the broker closed" });
+      this.#waiting.clear();
+    });
   }
 
   /** Runs one command; resolves with its response (which may carry `error`). */
   async command(command: string, args: Record<string, unknown> = {}): Promise<Response> {
-    // After a reconnect the hub's clean session has lost the subscription: subscribe again.
-    this.#subscribed ??= this.client.subscribeAsync(RESPONSE, { qos: 1 });
+    if (!this.#subscribed) throw new Error(`dynsec ${command}: not connected to the broker`);
     await this.#subscribed;
     const correlationData = `outpost-${process.pid}-${++this.#seq}`;
     const answer = new Promise<Response>((resolve, reject) => {
@@ -56,9 +65,6 @@ export class Dynsec {
     await this.client.publishAsync(CONTROL, JSON.stringify({ commands: [{ command, ...args, correlationData }] }), { qos: 1 });
     return answer;
   }
-
-  /** Forget the response subscription (the hub's client reconnected with a clean session). */
-  resetSession(): void { this.#subscribed = null; }
 
   private async must(command: string, args: Record<string, unknown>, tolerate: RegExp | null = null): Promise<Response> {
     const r = await this.command(command, args);
@@ -75,7 +81,13 @@ export class Dynsec {
         { acltype: "subscribePattern", topic: "outpost/v1/#", allow: true },
       ],
     }, /already exists/i);
-    await this.must("addClientRole", { username: adminUser, rolename: HUB_ROLE }, /already|has role/i);
+    const me = await this.must("getClient", { username: adminUser });
+    const roles = (me.data as { client?: { roles?: { rolename: string }[] } } | undefined)?.client?.roles ?? [];
+    if (roles.some((r) => r.rolename === HUB_ROLE)) return;
+    // Mosquitto disconnects a client whose roles change, this one included: the command lands, the
+    // connection drops, and the next connect finds the role in place. Once per broker, ever.
+    await this.command("addClientRole", { username: adminUser, rolename: HUB_ROLE }).catch(() => {});
+    throw new Error("gave the hub's broker account the outpost-hub role; reconnecting to use it");
   }
 
   /**

@@ -62,7 +62,6 @@ export async function startMqtt(o: { hub: HubDb; logger: Logger; now: () => Date
     hub: o.hub, logger: o.logger, now: o.now, url: cfg.url, username: cfg.username, password: cfg.password, sharedReports: true,
     onConnect: async (client) => {
       dynsec ??= new Dynsec(client);
-      dynsec.resetSession();
       await dynsec.ensureHubRole(cfg.username);
     },
   });

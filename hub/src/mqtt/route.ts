@@ -17,7 +17,14 @@ export interface MqttAccess {
 export function registerMqttInfo(app: Hono<HubEnv>, deps: HubDeps & { mqtt?: MqttAccess }, auth: MiddlewareHandler<HubEnv>): void {
   app.get(MQTT_INFO_PATH.replace(/^\/agent\/v1/, ""), auth, async (c) => {
     if (!deps.mqtt) throw new HttpError(404, "MQTT_DISABLED", "this hub runs without an MQTT broker; use HTTPS");
-    const info = await deps.mqtt.info(c.get("site").name, new URL(c.req.url).hostname);
+    let info: MqttInfo;
+    try {
+      info = await deps.mqtt.info(c.get("site").name, new URL(c.req.url).hostname);
+    } catch (e) {
+      // The broker is restarting or unreachable: the agent retries (and keeps HTTPS meanwhile).
+      deps.logger.warn({ err: (e as Error).message }, "cannot issue mqtt credentials now");
+      throw new HttpError(503, "MQTT_UNAVAILABLE", "the MQTT broker cannot be reached from the hub right now");
+    }
     c.header("cache-control", "no-store");
     return c.json(info satisfies MqttInfo);
   });

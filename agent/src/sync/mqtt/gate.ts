@@ -17,6 +17,8 @@ export class BundleGate implements Pick<AgentClient, "bundle"> {
     mqttUp: () => boolean;
     /** Resolves when the MQTT connection goes down (or at once if it is). */
     mqttDown: (signal: AbortSignal) => Promise<void>;
+    /** Resolves when the MQTT connection comes up (or at once if it is). */
+    mqttComesUp: (signal: AbortSignal) => Promise<void>;
     safetyPollMs: number;
   }) {
     this.#nextSafetyPoll = Date.now() + o.safetyPollMs;
@@ -44,6 +46,14 @@ export class BundleGate implements Pick<AgentClient, "bundle"> {
         return this.o.client.bundle(known, 0, signal); // the safety net: one quick look, no hold
       }
     }
-    return this.o.client.bundle(known, wait, signal);
+    // Broker down: a real long-poll, cut short when the broker is back (MQTT then delivers).
+    const ac = new AbortController();
+    void this.o.mqttComesUp(AbortSignal.any([s, ac.signal])).then(() => ac.abort());
+    try {
+      return await this.o.client.bundle(known, wait, AbortSignal.any([s, ac.signal]));
+    } catch (e) {
+      if (ac.signal.aborted && !s.aborted) return { status: 204 };
+      throw e;
+    } finally { ac.abort(); }
   }
 }

@@ -38,23 +38,26 @@ export function createTransport(o: {
 }): Transport {
   if (o.transport === "https") return { bundles: o.client, reports: o.client, session: null };
   const listeners = new Set<() => void>();
+  const upListeners = new Set<() => void>();
+  const when = (set: Set<() => void>, now: () => boolean) => (signal: AbortSignal) => new Promise<void>((resolve) => {
+    if (now() || signal.aborted) return resolve();
+    const done = () => { set.delete(done); signal.removeEventListener("abort", done); resolve(); };
+    set.add(done);
+    signal.addEventListener("abort", done, { once: true });
+  });
   const session = new MqttSession({
     site: o.site, client: o.client, store: o.store, ...(o.mqttUrl ? { url: o.mqttUrl } : {}),
     onBundle: o.onBundle, backoff: o.backoff, log: o.log, signal: o.signal,
     onState: (up) => {
       o.log.info({ transport: up ? "mqtt" : o.transport === "auto" ? "https (fallback)" : "none until the broker is back" }, up ? "bundles now arrive over mqtt" : "mqtt down");
-      if (!up) for (const l of [...listeners]) l();
+      for (const l of [...(up ? upListeners : listeners)]) l();
     },
   });
   const gate = new BundleGate({
     client: o.client, mode: o.transport, safetyPollMs: o.safetyPollSeconds * 1000,
     mqttUp: () => session.up,
-    mqttDown: (signal) => new Promise<void>((resolve) => {
-      if (!session.up || signal.aborted) return resolve();
-      const done = () => { listeners.delete(done); signal.removeEventListener("abort", done); resolve(); };
-      listeners.add(done);
-      signal.addEventListener("abort", done, { once: true });
-    }),
+    mqttDown: when(listeners, () => !session.up),
+    mqttComesUp: when(upListeners, () => session.up),
   });
   return { bundles: gate, reports: mqttReportSender(session, o.transport === "auto" ? o.client : null), session };
 }
