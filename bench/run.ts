@@ -5,6 +5,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   poll: async (args) => (await import("./poll.ts")).benchPoll(args),
   rollout: async (args) => (await import("./rollout.ts")).benchRollout(args),
   reconcile: async (args) => (await import("./reconcile.ts")).benchReconcile(args),
+  notify: async (args) => (await import("./notify.ts")).benchNotify(args),
 };
 
 const [name, ...args] = process.argv.slice(2);
