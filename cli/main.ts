@@ -2,16 +2,20 @@ import { Command } from "commander";
 import { agentCommands } from "./commands/agent.ts";
 import { airgapCommands } from "./commands/airgap.ts";
 import { artifactCommands } from "./commands/artifact.ts";
+import { completionCommand } from "./commands/completion.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { hubCommands } from "./commands/hub.ts";
 import { operatorCommands } from "./commands/operator.ts";
+import { projectCommands } from "./commands/projects.ts";
 import { rolloutCommands } from "./commands/rollout.ts";
+import { userCommands } from "./commands/users.ts";
 import { describeError } from "./context.ts";
 
 const program = new Command("outpost")
   .description("Outpost: fleet manager for edge clouds (LXD, Ceph, OVN sites behind NAT)")
   .option("--hub <url>", "hub base URL (env OUTPOST_HUB_URL, default http://127.0.0.1:7800)")
-  .option("--token <token>", "operator API token (env OUTPOST_TOKEN)")
+  .option("--token <token>", "operator API token or OIDC token (env OUTPOST_TOKEN)")
+  .option("--project <name>", "project to act in (env OUTPOST_PROJECT, default 'default')")
   .option("--json", "machine-readable output", false)
   .showHelpAfterError();
 
@@ -22,6 +26,9 @@ rolloutCommands(program);
 artifactCommands(program);
 airgapCommands(program);
 demoCommand(program);
+projectCommands(program);
+userCommands(program);
+completionCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -15,7 +15,7 @@ export function parseReleaseRef(s: string): { name: string; version: string } {
 }
 
 export function operatorCommands(program: Command): void {
-  const token = program.command("token").description("enrollment (bootstrap) tokens for new sites");
+  const token = program.command("token").alias("enroll-token").description("enrollment (bootstrap) tokens new sites join the project with");
   token.command("create")
     .description("create a token a new site enrolls with; it pins this hub's root key")
     .option("--label <k=v>", "label every site enrolling with it gets (repeatable)", (v: string, a: string[]) => [...a, v], [] as string[])

@@ -7,6 +7,7 @@ import { errorBody, errorResponse, HttpError } from "./api/errors.ts";
 import { limitBody, requestLog } from "./api/middleware.ts";
 import { ARTIFACT_UPLOAD_PATH } from "./api/operator/artifacts.ts";
 import { operatorApi } from "./api/operator/index.ts";
+import { registerOpenApi } from "./openapi/routes.ts";
 import { HubMetrics } from "./metrics/index.ts";
 import { registerMetrics } from "./metrics/route.ts";
 import { dashboard } from "./ui/index.tsx";
@@ -36,6 +37,7 @@ export function createHubApp(deps: HubDeps): Hono<HubEnv> {
   });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  registerOpenApi(app);
   app.route("/agent/v1", agentApi(deps));
   app.route("/api/v1", operatorApi(deps));
   // The dashboard and /metrics call the operator API in-process (app.fetch): the same auth, roles and audit.

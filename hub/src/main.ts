@@ -7,6 +7,7 @@ import { createHubApp } from "./app.ts";
 import { artifactMaxBytes } from "./artifacts/config.ts";
 import { ArtifactStore } from "./artifacts/store.ts";
 import { ensureAdminToken } from "./auth/admin-token.ts";
+import { OidcVerifier, oidcConfigFromEnv, type OidcConfig } from "./auth/oidc.ts";
 import { purgeExpiredJtis } from "./auth/jti-store.ts";
 import { describeDbUrl, openDb, type HubDb } from "./db/client.ts";
 import { migrateDb } from "./db/migrate.ts";
@@ -40,6 +41,8 @@ export interface StartHubOptions extends MqttOptions {
   rolloutTickSeconds?: number;
   /** Largest artifact upload, default 4 GiB; env OUTPOST_ARTIFACT_MAX_BYTES. */
   artifactMaxBytes?: number;
+  /** Accept OIDC bearer tokens; env OUTPOST_OIDC_ISSUER, _AUDIENCE, _GROUPS_CLAIM, _ROLE_MAP; null = off even if set. */
+  oidc?: OidcConfig | null;
 }
 
 export interface RunningHub {
@@ -70,6 +73,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const bundleTtlHours = opts.bundleTtlHours ?? ttlFromEnv() ?? 168; // checked before anything is created
   const rolloutTickSeconds = opts.rolloutTickSeconds ?? rolloutTickFromEnv() ?? 2;
   const maxArtifactBytes = artifactMaxBytes(opts.artifactMaxBytes);
+  const oidcConfig = opts.oidc === undefined ? oidcConfigFromEnv() : opts.oidc;
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
@@ -87,6 +91,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     const shutdown = new AbortController();
     const app = createHubApp({
       hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(), artifacts,
+      oidc: oidcConfig ? new OidcVerifier(oidcConfig) : undefined,
       ...(mqtt ? { mqtt: mqtt.access } : {}),
     });
     const inFlight = new InFlight();

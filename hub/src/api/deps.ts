@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { ArtifactStore } from "../artifacts/store.ts";
+import type { OidcVerifier } from "../auth/oidc.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { HubDb } from "../db/client.ts";
 import type { HubMetrics } from "../metrics/index.ts";
 import type { MqttAccess } from "../mqtt/route.ts";
@@ -22,8 +24,13 @@ export interface HubDeps {
   artifacts?: ArtifactStore;
   /** Prometheus metrics (metrics/); createHubApp makes them when absent. */
   metrics?: HubMetrics;
+  /** Accepts OIDC bearer tokens from the configured issuer (OUTPOST_OIDC_*); absent = API tokens only. */
+  oidc?: OidcVerifier;
   /** The MQTT broker agents may use (GET /agent/v1/mqtt); absent when the hub runs HTTPS only. */
   mqtt?: MqttAccess;
 }
 
-export type HubEnv = { Variables: { requestId: string; site: SiteRow } };
+/** The project an operator request acts in (X-Outpost-Project), once the route guard resolved it. */
+export interface RequestProject { id: string; name: string }
+
+export type HubEnv = { Variables: { requestId: string; site: SiteRow; principal: Principal; project: RequestProject } };

@@ -119,9 +119,50 @@ export const apiTokens = sqliteTable("api_tokens", {
   name: text("name").notNull(),
   /** sha256 (hex) of the token; the token itself is shown once. */
   tokenHash: text("token_hash").notNull().unique(),
-  role: text("role").$type<"admin">().notNull(),
+  /** Legacy column: every token now acts as its user (src/auth/principal.ts); kept so old rows still read. */
+  role: text("role").$type<"admin" | "user">().notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  /** Whose roles the token carries. Null only on a pre-users admin token, adopted at start (auth/users.ts). */
+  userId: text("user_id"),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+  revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+});
+
+// --- Operators (DESIGN §6; src/auth, src/audit) ---------------------------------------------
+
+/** People and automation. A hub admin has the admin role on every project, present and future. */
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  hubAdmin: integer("hub_admin", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export type ProjectRole = "viewer" | "operator" | "admin";
+/** One role per user per project; no row = no access to that project. */
+export const projectRoles = sqliteTable("project_roles", {
+  userId: text("user_id").notNull().references(() => users.id),
+  projectId: text("project_id").notNull().references(() => projects.id),
+  role: text("role").$type<ProjectRole>().notNull(),
+}, (t) => [primaryKey({ columns: [t.userId, t.projectId] })]);
+
+/** Every mutating operator call (and enrollment): who, what, when, from where, result. Never bodies. */
+export const auditLog = sqliteTable("audit_log", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  /** `user:<name>`, `oidc:<subject>`, `site:<name>` or `anonymous`. */
+  actor: text("actor").notNull(),
+  /** Null for hub-wide calls (projects, API tokens) and refusals before a project was known. */
+  projectId: text("project_id"),
+  method: text("method").notNull(),
+  /** The route template (`/api/v1/sites/:site/approve`), so entries group by action. */
+  route: text("route").notNull(),
+  /** The path parameters (`site=eu-1`), or "" for collection calls. */
+  target: text("target").notNull(),
+  sourceIp: text("source_ip"),
+  status: integer("status").notNull(),
+  requestId: text("request_id").notNull(),
+}, (t) => [index("audit_project_id").on(t.projectId, t.id), index("audit_actor").on(t.actor)]);
 
 // --- Rollouts (DESIGN §5; src/rollouts) ------------------------------------------------------
 
@@ -202,3 +243,4 @@ export type ReleaseRow = typeof releases.$inferSelect;
 export type TokenRow = typeof enrollmentTokens.$inferSelect;
 export type RolloutRow = typeof rollouts.$inferSelect;
 export type RolloutSiteRow = typeof rolloutSites.$inferSelect;
+export type UserRow = typeof users.$inferSelect;

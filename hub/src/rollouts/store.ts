@@ -41,7 +41,7 @@ export interface Loaded { row: RolloutRow; release: { name: string; version: str
 
 // --- create and operator actions ---------------------------------------------------------------
 
-export async function createRollout(deps: RolloutDeps, req: CreateInput): Promise<RolloutView> {
+export async function createRollout(deps: RolloutDeps, req: CreateInput, projectId: string = DEFAULT_PROJECT): Promise<RolloutView> {
   checkSelector(req.selector);
   req.strategy.windows.forEach((w, i) => {
     const err = cronError(w.cron);
@@ -51,11 +51,11 @@ export async function createRollout(deps: RolloutDeps, req: CreateInput): Promis
   const id = ulid();
   await deps.hub.transaction(async (tx) => {
     const [release] = await tx.select().from(releases).where(and(
-      eq(releases.projectId, DEFAULT_PROJECT), eq(releases.name, req.release.name), eq(releases.version, req.release.version),
+      eq(releases.projectId, projectId), eq(releases.name, req.release.name), eq(releases.version, req.release.version),
     )).limit(1);
     if (!release) throw new HttpError(404, "RELEASE_NOT_FOUND", `no release ${req.release.name}@${req.release.version}`, [{ path: "release", message: "no such release" }]);
     await tx.insert(rollouts).values({
-      id, projectId: DEFAULT_PROJECT, releaseId: release.id, selector: req.selector, strategy: req.strategy, status: "created",
+      id, projectId, releaseId: release.id, selector: req.selector, strategy: req.strategy, status: "created",
       pauseReason: null, waveSizes: [], waveTargets: [], currentWave: -1, waveState: "done", waveChangedAt: null,
       approvedWave: -1, waivedWave: -1, rev: 0, createdAt: now,
     });
@@ -369,8 +369,9 @@ export async function rolloutView(q: Queryable, id: string, now: Date): Promise<
   return l ? viewOf(l, now) : null;
 }
 
-export async function listRolloutViews(q: Queryable, now: Date): Promise<RolloutView[]> {
-  const ids = await q.select({ id: rollouts.id }).from(rollouts).orderBy(asc(rollouts.createdAt), asc(rollouts.id));
+/** A project's rollouts (every project's when none is given: the engine's view, not an operator's). */
+export async function listRolloutViews(q: Queryable, now: Date, projectId?: string): Promise<RolloutView[]> {
+  const ids = await q.select({ id: rollouts.id }).from(rollouts).where(projectId === undefined ? undefined : eq(rollouts.projectId, projectId)).orderBy(asc(rollouts.createdAt), asc(rollouts.id));
   const out: RolloutView[] = [];
   for (const { id } of ids) { const v = await rolloutView(q, id, now); if (v) out.push(v); }
   return out;

@@ -60,9 +60,13 @@ export async function agentTrust(t: TestHub, site: TestSite, pinnedHash = t.hub.
   return updateTrust({ site: site.name, root: pinned, keys: null, bundleVersion: 0 }, served, now);
 }
 
-/** Row count and a hash of every row, per table: equal snapshots mean nothing was written. */
+/**
+ * Row count and a hash of every row, per table: equal snapshots mean nothing was written. The audit
+ * log is left out (recording refused calls is its job, hub/src/audit), and so is the rollout lease,
+ * which the scheduler renews on its own timer.
+ */
 export async function snapshotDb(db: HubDb): Promise<Record<string, { rows: number; hash: string }>> {
-  const tables = await db.client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  const tables = await db.client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('audit_log', 'leases') ORDER BY name");
   const out: Record<string, { rows: number; hash: string }> = {};
   for (const t of tables.rows) {
     const name = String(t.name);

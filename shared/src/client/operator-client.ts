@@ -8,7 +8,16 @@ import {
   RolloutEventView, RolloutRoutes, RolloutSiteView, RolloutView,
   type CreateRolloutRequest, type RolloutAction, type SiteProgressState,
 } from "../protocol/rollouts.ts";
+import {
+  AccessRoutes, ApiTokenList, ApiTokenView, AuditList, CreateUserResponse, CreatedApiToken, PROJECT_HEADER, ProjectList,
+  ProjectView, UserList, UserView, WhoAmI, type Role,
+} from "../protocol/access.ts";
 import { errorFrom, joinUrl, request } from "./http.ts";
+
+export interface OperatorClientOptions {
+  /** Sent as X-Outpost-Project on every call; the hub uses `default` when absent. */
+  project?: string;
+}
 
 /** Where operators upload and list out-of-band artifacts (the hub streams them to its store). */
 export const ARTIFACTS_ROUTE = "/api/v1/artifacts";
@@ -20,12 +29,19 @@ export type ArtifactBody = Uint8Array | ReadableStream<Uint8Array> | AsyncIterab
 
 /** The typed operator client the CLI (and tests) use: one method per operator route. */
 export class OperatorClient {
-  constructor(readonly baseUrl: string, private readonly token: string) {}
+  constructor(readonly baseUrl: string, private readonly token: string, readonly options: OperatorClientOptions = {}) {}
+
+  /** The same caller, acting in another project. */
+  inProject(project: string): OperatorClient { return new OperatorClient(this.baseUrl, this.token, { ...this.options, project }); }
+
+  private headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}`, ...(this.options.project ? { [PROJECT_HEADER]: this.options.project } : {}) };
+  }
 
   private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
     const res = await request(joinUrl(this.baseUrl, path), {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: { ...this.headers(), ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw await errorFrom(res);
@@ -57,7 +73,7 @@ export class OperatorClient {
     const res = await request(joinUrl(this.baseUrl, `${ARTIFACTS_ROUTE}?${qs}`), {
       method: "POST",
       headers: {
-        authorization: `Bearer ${this.token}`, "content-type": "application/octet-stream",
+        ...this.headers(), "content-type": "application/octet-stream",
         ...(length === undefined ? {} : { "content-length": String(length) }),
       },
       body: body instanceof Uint8Array || body instanceof ReadableStream ? body : streamOf(body),
@@ -71,6 +87,27 @@ export class OperatorClient {
   reports(q: { site?: string; kind?: "status" | "telemetry" | "event"; type?: string; limit?: number } = {}) {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.call("GET", `${OperatorRoutes.reports}?${qs}`, z.object({ reports: z.array(ReportView) })).then((r) => r.reports);
+  }
+
+  // Operators (projects, users, API tokens, audit): see protocol/access.ts.
+  whoami() { return this.call("GET", AccessRoutes.whoami, WhoAmI); }
+  listProjects() { return this.call("GET", AccessRoutes.projects, ProjectList).then((r) => r.projects); }
+  createProject(name: string) { return this.call("POST", AccessRoutes.projects, ProjectView, { name }); }
+  listUsers() { return this.call("GET", AccessRoutes.users, UserList).then((r) => r.users); }
+  /** Creates the user with a role in this client's project; the answer carries their first API token, once. */
+  createUser(name: string, role: Role, opts: { tokenExpiresInDays?: number } = {}) {
+    return this.call("POST", AccessRoutes.users, CreateUserResponse, { name, role, ...opts });
+  }
+  grantRole(user: string, role: Role) { return this.call("PUT", AccessRoutes.userRole(user), UserView, { role }); }
+  revokeRole(user: string) { return this.call("DELETE", AccessRoutes.userRole(user), z.object({ user: z.string(), removed: z.string() })); }
+  createApiToken(name: string, expiresInDays?: number) {
+    return this.call("POST", AccessRoutes.apiTokens, CreatedApiToken, { name, ...(expiresInDays ? { expiresInDays } : {}) });
+  }
+  listApiTokens() { return this.call("GET", AccessRoutes.apiTokens, ApiTokenList).then((r) => r.tokens); }
+  revokeApiToken(id: string) { return this.call("DELETE", AccessRoutes.apiToken(id), ApiTokenView); }
+  audit(q: { actor?: string; before?: number; limit?: number } = {}) {
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    return this.call("GET", `${AccessRoutes.audit}?${qs}`, AuditList).then((r) => r.entries);
   }
 
   createRollout(req: CreateRolloutRequest) { return this.call("POST", RolloutRoutes.rollouts, RolloutView, req); }

@@ -4,3 +4,4 @@ export * from "./labels.ts";
 export * from "./operator.ts";
 export * from "./rollouts.ts";
 export * from "./mqtt.ts";
+export * from "./access.ts";

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { auditEnrollment } from "../../audit/enrollment.ts";
 import { agentAuth } from "../../auth/agent-auth.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
 import { registerArtifacts } from "./artifacts.ts";
@@ -12,6 +13,7 @@ import { registerMqttInfo } from "../../mqtt/route.ts";
 export function agentApi(deps: HubDeps): Hono<HubEnv> {
   const app = new Hono<HubEnv>();
   const auth = agentAuth(deps);
+  app.use("/enroll", auditEnrollment(deps));
   registerEnroll(app, deps);
   registerKeys(app, deps);
   registerBundle(app, deps, auth);

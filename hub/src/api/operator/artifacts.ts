@@ -1,19 +1,13 @@
 import type { Context, Hono } from "hono";
-import { z } from "zod";
-import { Name, Sha256Hex } from "@outpost/shared";
 import { ArtifactInputError, type ArtifactStore } from "../../artifacts/store.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
 import { errorBody, HttpError } from "../errors.ts";
 import { readQuery } from "../input.ts";
+import { UploadQuery } from "./route-table.ts";
 
 /** Mounted path of the upload, which the app exempts from the small JSON body limit. */
 export const ARTIFACT_UPLOAD_PATH = "/api/v1/artifacts";
 
-const UploadQuery = z.strictObject({
-  name: Name,
-  /** The digest the operator computed: bytes that hash otherwise are refused and not kept. */
-  expectedSha256: Sha256Hex.optional(),
-});
 
 const REFUSAL_STATUS = { ARTIFACT_TOO_LARGE: 413, ARTIFACT_EMPTY: 400, DIGEST_MISMATCH: 400 } as const;
 

@@ -8,7 +8,7 @@ import { readJson } from "../input.ts";
 export function registerAssignments(app: Hono<HubEnv>, deps: HubDeps): void {
   app.post("/assignments", async (c) => {
     const req = await readJson(c, AssignRequest);
-    const result = await assignRelease(deps, req);
+    const result = await assignRelease(deps, { ...req, projectId: c.get("project").id });
     deps.logger.info({ release: `${req.release.name}@${req.release.version}`, selector: req.selector, sites: result.assigned.length }, "release assigned");
     return c.json(result, 201);
   });

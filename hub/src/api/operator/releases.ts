@@ -2,7 +2,6 @@ import { and, desc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { ulid } from "ulid";
 import { CreateReleaseRequest } from "@outpost/shared";
-import { DEFAULT_PROJECT } from "../../db/migrate.ts";
 import { releases, type ReleaseRow } from "../../db/schema.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
 import { HttpError } from "../errors.ts";
@@ -18,7 +17,7 @@ export function registerReleases(app: Hono<HubEnv>, deps: HubDeps): void {
   app.post("/releases", async (c) => {
     const req = await readJson(c, CreateReleaseRequest);
     const row: ReleaseRow = {
-      id: ulid(), projectId: DEFAULT_PROJECT, name: req.name, version: req.version, description: req.description,
+      id: ulid(), projectId: c.get("project").id, name: req.name, version: req.version, description: req.description,
       spec: req.spec, artifacts: req.artifacts, createdAt: deps.now(),
     };
     await deps.hub.transaction(async (tx) => {
@@ -32,7 +31,7 @@ export function registerReleases(app: Hono<HubEnv>, deps: HubDeps): void {
   });
 
   app.get("/releases", async (c) => {
-    const rows = await deps.hub.db.select().from(releases).orderBy(desc(releases.createdAt), desc(releases.id));
+    const rows = await deps.hub.db.select().from(releases).where(eq(releases.projectId, c.get("project").id)).orderBy(desc(releases.createdAt), desc(releases.id));
     return c.json({ releases: rows.map(view) });
   });
 }

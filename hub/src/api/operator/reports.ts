@@ -9,7 +9,7 @@ import { readQuery } from "../input.ts";
 export function registerReports(app: Hono<HubEnv>, deps: HubDeps): void {
   app.get("/reports", async (c) => {
     const q = readQuery(c, ReportsQuery);
-    const where: SQL[] = [];
+    const where: SQL[] = [eq(sites.projectId, c.get("project").id)];
     if (q.site) where.push(eq(sites.name, q.site));
     if (q.kind) where.push(eq(reports.kind, q.kind));
     if (q.type) where.push(sql`json_extract(${reports.body}, '$.type') = ${q.type}`);

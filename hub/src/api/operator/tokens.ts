@@ -1,13 +1,12 @@
 import type { Hono } from "hono";
 import { CreateTokenRequest, formatEnrollmentToken } from "@outpost/shared";
 import { randomBase64url, randomId, sha256Hex } from "../../auth/secrets.ts";
-import { DEFAULT_PROJECT } from "../../db/migrate.ts";
 import { enrollmentTokens } from "../../db/schema.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
 import { readJson } from "../input.ts";
 
 /**
- * POST /api/v1/tokens: a bootstrap token `opt1.<root hash>.<id>.<secret>`, returned this once.
+ * POST /api/v1/tokens: a bootstrap token for the request's project `opt1.<root hash>.<id>.<secret>`, returned this once.
  * It pins the root that is current now; the agent walks forward from it through later rotations.
  */
 export function registerTokens(app: Hono<HubEnv>, deps: HubDeps): void {
@@ -19,7 +18,7 @@ export function registerTokens(app: Hono<HubEnv>, deps: HubDeps): void {
     const expiresAt = new Date(now.getTime() + req.expiresInHours * 3600_000);
     const { hash } = await deps.keys.currentRoot();
     await deps.hub.write((db) => db.insert(enrollmentTokens).values({
-      id, projectId: DEFAULT_PROJECT, secretHash: sha256Hex(secret), labels: req.labels,
+      id, projectId: c.get("project").id, secretHash: sha256Hex(secret), labels: req.labels,
       autoApprove: req.autoApprove, usesLeft: req.uses, expiresAt, createdAt: now,
     }));
     deps.logger.info({ tokenId: id, uses: req.uses, autoApprove: req.autoApprove }, "enrollment token created");
