@@ -49,7 +49,11 @@ export function demoCommand(program: Command): void {
       process.once("SIGINT", () => { stopAll(); process.exit(0); });
       process.once("SIGTERM", () => { stopAll(); process.exit(0); });
       try {
-        const ready = await launch("hub", ["hub", "start", "--data-dir", join(dir, "hub"), "--port", o.port], { OUTPOST_ADMIN_TOKEN: adminToken }, children);
+        const ready = await launch("hub", ["hub", "start", "--data-dir", join(dir, "hub"), "--port", o.port], {
+          OUTPOST_ADMIN_TOKEN: adminToken,
+          // The embedded MQTT broker on free ports unless told otherwise: a demo must not fail on a busy 1883.
+          OUTPOST_MQTT_PORT: process.env.OUTPOST_MQTT_PORT ?? "0", OUTPOST_MQTT_WS_PORT: process.env.OUTPOST_MQTT_WS_PORT ?? "0",
+        }, children);
         const url = ready.replace("outpost hub listening on ", "");
         console.log(`hub running at ${url}`);
         const op = new OperatorClient(url, adminToken);
@@ -57,8 +61,8 @@ export function demoCommand(program: Command): void {
         for (const s of SITES) {
           const args = ["--hub", url, "agent", "start", "--site", s.site, "--state-dir", join(dir, "sites", s.site), "--enroll-token", token.token];
           for (const [k, v] of Object.entries(s.labels)) args.push("--label", `${k}=${v}`);
-          await launch(s.site, args, { OUTPOST_LONG_POLL_SECONDS: "25", OUTPOST_REPORT_INTERVAL_SECONDS: "5" }, children);
-          console.log(`site ${s.site} started (simulated LXD/OVN/Ceph: sim driver), enrolling`);
+          await launch(s.site, args, { OUTPOST_LONG_POLL_SECONDS: "25", OUTPOST_REPORT_INTERVAL_SECONDS: "5", OUTPOST_TRANSPORT: "auto" }, children);
+          console.log(`site ${s.site} started (simulated LXD/OVN/Ceph/apt: sim driver; MQTT delivery, HTTPS fallback), enrolling`);
         }
         await until(async () => (await op.listSites()).length === SITES.length, 30_000, "sites to enroll");
         for (const s of SITES) await op.approveSite(s.site);
@@ -86,7 +90,8 @@ The demo is running (Ctrl-C stops it). In another terminal:
   pnpm outpost events --type applied
   pnpm outpost agent status --state-dir ${join(o.dir, "sites", "lisbon-01")}
 
-API: ${url}/api/v1/sites (Authorization: Bearer $OUTPOST_TOKEN), health: ${url}/healthz
+Dashboard: ${url}/ui  (sign in with the token above)
+API: ${url}/api/v1/sites (Authorization: Bearer $OUTPOST_TOKEN), reference: ${url}/api/docs, health: ${url}/healthz
 `);
       } catch (e) {
         stopAll();
