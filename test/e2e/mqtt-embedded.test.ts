@@ -32,15 +32,14 @@ describe("MQTT with the embedded broker", () => {
   it("assigning a release reaches every site over MQTT, and each report is stored once", async () => {
     await fleet.op.assign({ name: "store", version: "1.0" }, "");
     await fleet.waitApplied(names, () => 1, 30_000);
-    const started = Date.now();
     await fleet.op.assign({ name: "store", version: "1.1" }, "");
     await fleet.waitApplied(names, () => 2, 30_000);
-    const took = Date.now() - started;
+    // Both versions came over MQTT (the agents have no HTTPS poll at all on transport mqtt); how fast
+    // is bench notify's business, not a test's.
     for (const s of names) {
       const d = await deliveries(fleet.op, s);
       expect(d.map((x) => `${x.version}:${x.via}`).sort()).toEqual(["1:mqtt", "2:mqtt"]);
     }
-    expect(took).toBeLessThan(10_000); // bundle + apply + status report, with no poll anywhere
 
     // Every event each agent queued is at the hub, exactly once, and its outbox drained.
     for (const s of names) {
@@ -50,6 +49,11 @@ describe("MQTT with the embedded broker", () => {
         return ids.every((id) => held.includes(id)) && held.length === new Set(held).size;
       });
     }
+  });
+
+  it("a site on MQTT alone stays 'seen': its reports are its sign of life", async () => {
+    const before = Date.parse((await fleet.site("mq-1")).lastSeenAt!);
+    await waitFor("lastSeenAt to move on from MQTT reports alone", async () => Date.parse((await fleet.site("mq-1")).lastSeenAt!) > before, 30_000);
   });
 
   it("a site cannot read or write another site's topics (mosquitto_sub / mosquitto_pub)", async () => {

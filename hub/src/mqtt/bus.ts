@@ -144,6 +144,8 @@ export class HubBus {
       try { parsed = ReportsRequest.safeParse(JSON.parse(payload.toString("utf8"))); } catch { parsed = null; }
       if (!parsed?.success) { this.#log.warn({ site: siteName }, "malformed reports message, dropped"); return; }
       const res = await ingestReports(this.o, site, parsed.data.reports);
+      // A site on MQTT makes no HTTPS calls for long stretches: its reports are its sign of life.
+      await this.o.hub.write((db) => db.update(sites).set({ lastSeenAt: this.o.now() }).where(eq(sites.id, site.id)));
       await this.client.publishAsync(MqttTopics.acks(siteName), JSON.stringify(res), { qos: 1 });
     } catch (e) {
       this.#log.warn({ site: siteName, err: (e as Error).message }, "reports message not stored (the agent resends it)");
