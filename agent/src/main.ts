@@ -7,6 +7,7 @@ import type { CephObserved } from "./drivers/ceph/normalize.ts";
 import { createDrivers, driverSchema } from "./drivers/index.ts";
 import { loadOrCreateIdentity } from "./identity/keypair.ts";
 import { createLogger } from "./lib/log.ts";
+import { sleep } from "./lib/sleep.ts";
 import { AGENT_VERSION } from "./lib/version.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { Events } from "./report/events.ts";
@@ -43,6 +44,9 @@ export interface StartOptions {
  * file, refused enrollment); an unreachable hub is not one of those: the agent starts anyway and
  * keeps retrying, enforcing the last good bundle meanwhile.
  */
+/** How long stop() waits for the loops to notice the abort. */
+const STOP_GRACE_MS = 15_000;
+
 export async function startAgent(config: AgentConfig, opts: StartOptions = {}): Promise<RunningAgent> {
   const log = opts.logger ?? createLogger(config.logLevel, config.site);
   const identity = await loadOrCreateIdentity(config.stateDir);
@@ -143,8 +147,11 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
     // The loops catch their own errors; this is the last line of defence against a crash by
     // unhandled rejection, which would take site enforcement down with it.
+    const LOOP_NAMES = ["reconcile", "flush", "report", "sync", "mqtt"] as const;
+    const finished = new Set<string>();
     const loops = [reconciler.start(), flusher.start(), reporter.start(), sync.start(), transport.session?.start() ?? Promise.resolve()]
-      .map((p, i) => p.catch((e: unknown) => log.fatal({ err: (e as Error).message, loop: ["reconcile", "flush", "report", "sync", "mqtt"][i] }, "agent loop crashed")));
+      .map((p, i) => p.catch((e: unknown) => log.fatal({ err: (e as Error).message, loop: LOOP_NAMES[i] }, "agent loop crashed"))
+        .finally(() => finished.add(LOOP_NAMES[i]!)));
     log.info({ hub: config.hubUrl, stateDir: config.stateDir, agentVersion: AGENT_VERSION }, "agent started");
 
     let stopping: Promise<void> | null = null;
@@ -156,7 +163,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           ac.abort();
           // Each loop notices the abort at its next await: the long-poll is cancelled, a step in
           // progress is finished or abandoned before it writes (never half-written), then the file closes.
-          await Promise.allSettled(loops);
+          // Bounded: a loop stuck on an I/O call that ignores the abort must not keep the agent from
+          // stopping (systemd would SIGKILL it mid-write instead). Name it, so the bug can be found.
+          const grace = new AbortController();
+          const allDone = Promise.allSettled(loops).then(() => { grace.abort(); return true; });
+          if (!(await Promise.race([allDone, sleep(STOP_GRACE_MS, grace.signal).then((slept) => !slept)]))) {
+            log.error({ stuck: LOOP_NAMES.filter((n) => !finished.has(n)) }, `agent loops did not stop within ${STOP_GRACE_MS} ms; closing anyway`);
+          }
           try { await store.write([journalAppend("agent-stopped", { pid: process.pid })]); } catch { /* closing anyway */ }
           store.close();
           log.info("agent stopped");

@@ -61,20 +61,19 @@ export class MqttSession {
    */
   async publishReports(items: ReportItem[]): Promise<ReportsResponse> {
     const client = this.#client;
-    if (!client || !this.#up) throw new HubError(0, "MQTT_DOWN", "not connected to the MQTT broker");
+    if (!client || !this.#up || this.d.signal.aborted) throw new HubError(0, "MQTT_DOWN", "not connected to the MQTT broker");
     const ids = new Set(items.map((i) => i.id));
     let done!: (r: ReportsResponse) => void;
     const acked = new Promise<ReportsResponse>((resolve) => { done = resolve; });
     const listener = (r: ReportsResponse) => { if (r.acked.some((id) => ids.has(id))) done(r); };
     this.#acks.add(listener);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await client.publishAsync(MqttTopics.reports(this.d.site), JSON.stringify({ reports: items }), { qos: 1 });
-      return await Promise.race([acked, new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new HubError(0, "MQTT_ACK_TIMEOUT", `no ack for ${items.length} reports within ${ACK_TIMEOUT_MS} ms`)), ACK_TIMEOUT_MS);
-      })]);
+      // The deadline covers the publish too: a QoS 1 publish whose connection is closed (force end on
+      // stop, a dropped link) stays pending in mqtt.js until a reconnect that may never come, and the
+      // flusher would wait on it forever (agent stop hung on exactly that).
+      const published = client.publishAsync(MqttTopics.reports(this.d.site), JSON.stringify({ reports: items }), { qos: 1 });
+      return await deadline(published.then(() => acked), ACK_TIMEOUT_MS, `no ack for ${items.length} reports`, this.d.signal);
     } finally {
-      clearTimeout(timer);
       this.#acks.delete(listener);
     }
   }
@@ -154,7 +153,9 @@ export class MqttSession {
         client.once("close", () => reject(new Error("connection closed before the broker accepted it")));
       });
       // Subscribed on every connect: cheap, and a broker that lost the session (restart) still serves us.
-      const granted = await client.subscribeAsync({ [MqttTopics.bundle(this.d.site)]: { qos: 1 }, [MqttTopics.acks(this.d.site)]: { qos: 1 } });
+      // Bounded: a SUBACK lost with its connection leaves mqtt.js's promise pending, and stop would wait on it.
+      const granted = await deadline(client.subscribeAsync({ [MqttTopics.bundle(this.d.site)]: { qos: 1 }, [MqttTopics.acks(this.d.site)]: { qos: 1 } }),
+        CONNECT_TIMEOUT_MS, "no SUBACK from the broker", this.d.signal);
       const refused = granted.filter((g) => g.qos === 128);
       if (refused.length) throw Object.assign(new Error(`broker refused the subscription to ${refused.map((g) => g.topic).join(", ")}`), { refusedSubscription: true });
     } catch (e) {
@@ -194,4 +195,16 @@ export class MqttSession {
       this.#once("unreachable", () => log.warn({ err: (e as Error).message }, "mqtt broker unreachable; retrying with backoff"));
     }
   }
+}
+
+/** `p`, or a transient MQTT error after `ms` or when `signal` aborts, whichever comes first. */
+function deadline<T>(p: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
+  p.catch(() => {}); // settled late, after we gave up: nothing left to tell
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HubError(0, "MQTT_TIMEOUT", `${what} within ${ms} ms`)), ms);
+    onAbort = () => reject(new HubError(0, "MQTT_DOWN", "agent stopping"));
+    if (signal.aborted) onAbort(); else signal.addEventListener("abort", onAbort, { once: true });
+  })]).finally(() => { clearTimeout(timer); if (onAbort) signal.removeEventListener("abort", onAbort); });
 }
