@@ -1,5 +1,8 @@
 import type { OperatorClient, RolloutEventView, RolloutView } from "@outpost/shared";
+import type { Fleet } from "./fleet.ts";
 import { waitFor } from "./processes.ts";
+import { storeRelease } from "./releases.ts";
+import type { SimFleet } from "./sim-fleet.ts";
 
 /** Polls a rollout until `done(view)`; the failure message shows where it stood. */
 export async function waitForRollout(op: () => OperatorClient, id: string, what: string, done: (v: RolloutView) => boolean, timeoutMs = 60_000): Promise<RolloutView> {
@@ -37,4 +40,18 @@ export function startsPerSite(events: readonly RolloutEventView[]): Record<strin
   const out: Record<string, number> = {};
   for (const e of events) if (e.type === "site-started" && e.site) out[e.site] = (out[e.site] ?? 0) + 1;
   return out;
+}
+
+/**
+ * The starting point of most rollout tests: a hub whose rollout scheduler ticks every second, the
+ * named sim sites enrolled and all on store@1.0, and store@1.1 created, ready to roll out.
+ */
+export async function storeFleetOn10(hub: Fleet, sims: SimFleet, names: string[], sites: (name: string) => { name: string; labels?: Record<string, string> } = (name) => ({ name })): Promise<void> {
+  await hub.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
+  const { token } = await hub.op.createToken({ autoApprove: true, uses: names.length });
+  await sims.add(names.map(sites), token);
+  await hub.op.createRelease(storeRelease("1.0"));
+  await hub.op.createRelease(storeRelease("1.1", { instances: 3 }));
+  await hub.op.assign({ name: "store", version: "1.0" }, "");
+  await hub.waitApplied(names, () => 1, 60_000);
 }

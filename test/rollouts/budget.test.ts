@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../lib/fleet.ts";
 import { waitFor } from "../lib/processes.ts";
-import { storeRelease } from "../lib/releases.ts";
-import { peakInFlight, startsPerSite, waitForRollout } from "../lib/rollouts.ts";
+import { peakInFlight, startsPerSite, waitForRollout, storeFleetOn10 } from "../lib/rollouts.ts";
 import { SimFleet } from "../lib/sim-fleet.ts";
 
 /**
@@ -18,13 +17,7 @@ describe("a rollout of 50 sites in 3 regions under a disruption budget", () => {
   const region = (n: string) => regions[names.indexOf(n) % 3]!;
 
   beforeAll(async () => {
-    await hub.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
-    const { token } = await hub.op.createToken({ autoApprove: true, uses: 50 });
-    await sims.add(names.map((name) => ({ name, labels: { region: region(name) } })), token);
-    await hub.op.createRelease(storeRelease("1.0"));
-    await hub.op.createRelease(storeRelease("1.1", { instances: 3 }));
-    await hub.op.assign({ name: "store", version: "1.0" }, "");
-    await hub.waitApplied(names, () => 1, 60_000);
+    await storeFleetOn10(hub, sims, names, (name) => ({ name, labels: { region: region(name) } }));
   });
   afterAll(async () => { await sims.close(); await hub.close(); });
 

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listSimObjects } from "@outpost/agent";
 import { Fleet } from "../lib/fleet.ts";
 import { waitFor } from "../lib/processes.ts";
-import { storeRelease } from "../lib/releases.ts";
-import { waitForRollout } from "../lib/rollouts.ts";
+import { waitForRollout, storeFleetOn10 } from "../lib/rollouts.ts";
 import { SimFleet } from "../lib/sim-fleet.ts";
 
 /**
@@ -18,13 +17,7 @@ describe("a release that fails on the canary", () => {
   const canary = "kiosk-a"; // one group, sites by name: the first is the canary
 
   beforeAll(async () => {
-    await hub.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
-    const { token } = await hub.op.createToken({ autoApprove: true, uses: names.length });
-    await sims.add(names.map((name) => ({ name })), token);
-    await hub.op.createRelease(storeRelease("1.0"));
-    await hub.op.createRelease(storeRelease("1.1", { instances: 3 }));
-    await hub.op.assign({ name: "store", version: "1.0" }, "");
-    await hub.waitApplied(names, () => 1, 60_000);
+    await storeFleetOn10(hub, sims, names);
     await sims.setFaults(canary, ["pos-3"]); // the instance 1.1 adds cannot be created there
   });
   afterAll(async () => { await sims.close(); await hub.close(); });

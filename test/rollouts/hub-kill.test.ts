@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../lib/fleet.ts";
 import { sleep } from "../lib/processes.ts";
-import { storeRelease } from "../lib/releases.ts";
 import { startsPerSite, waitForRollout } from "../lib/rollouts.ts";
+import { storeFleetOn10 } from "../lib/rollouts.ts";
 import { SimFleet } from "../lib/sim-fleet.ts";
 
 /**
@@ -17,13 +17,7 @@ describe("hub killed mid-wave", () => {
   const names = Array.from({ length: 16 }, (_, i) => `depot-${String(i + 1).padStart(2, "0")}`);
 
   beforeAll(async () => {
-    await hub.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
-    const { token } = await hub.op.createToken({ autoApprove: true, uses: names.length });
-    await sims.add(names.map((name) => ({ name })), token);
-    await hub.op.createRelease(storeRelease("1.0"));
-    await hub.op.createRelease(storeRelease("1.1", { instances: 3 }));
-    await hub.op.assign({ name: "store", version: "1.0" }, "");
-    await hub.waitApplied(names, () => 1, 60_000);
+    await storeFleetOn10(hub, sims, names);
   });
   afterAll(async () => { await sims.close(); await hub.close(); });
 

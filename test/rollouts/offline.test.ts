@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../lib/fleet.ts";
-import { storeRelease } from "../lib/releases.ts";
 import { startsPerSite, waitForRollout } from "../lib/rollouts.ts";
+import { storeFleetOn10 } from "../lib/rollouts.ts";
 import { SimFleet } from "../lib/sim-fleet.ts";
 
 /**
@@ -16,13 +16,7 @@ describe("a rollout with 10% of the sites offline", () => {
   const offline = ["shop-07", "shop-16"]; // not the canary (shop-01)
 
   beforeAll(async () => {
-    await hub.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
-    const { token } = await hub.op.createToken({ autoApprove: true, uses: names.length });
-    await sims.add(names.map((name) => ({ name })), token);
-    await hub.op.createRelease(storeRelease("1.0"));
-    await hub.op.createRelease(storeRelease("1.1", { instances: 3 }));
-    await hub.op.assign({ name: "store", version: "1.0" }, "");
-    await hub.waitApplied(names, () => 1, 60_000);
+    await storeFleetOn10(hub, sims, names);
     for (const s of offline) await sims.stop(s);
   });
   afterAll(async () => { await sims.close(); await hub.close(); });
