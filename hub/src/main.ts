@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
@@ -89,6 +90,8 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     const notifier: BundleNotifier = mqtt?.notifier ?? new LocalNotifier();
     const artifacts = await ArtifactStore.open(path.join(opts.dataDir, "artifacts"), { maxBytes: maxArtifactBytes });
     const shutdown = new AbortController();
+    // Every held long-poll listens for shutdown: thousands of listeners are the design, not a leak.
+    setMaxListeners(0, shutdown.signal);
     const app = createHubApp({
       hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(), artifacts,
       oidc: oidcConfig ? new OidcVerifier(oidcConfig) : undefined,

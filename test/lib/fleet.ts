@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { OperatorClient, type SiteView } from "@outpost/shared";
@@ -66,5 +67,7 @@ export class Fleet {
   async close(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.kill("SIGKILL")));
     if (this.hub) await this.hub.kill();
+    // OUTPOST_KEEP_TEST_DIRS=1 keeps hub and site state for a post-mortem.
+    if (!process.env.OUTPOST_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
 }
