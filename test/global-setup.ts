@@ -1,17 +1,19 @@
 import { existsSync } from "node:fs";
 import { ensureLxd, shutdownLxd } from "./daemons/lxd.ts";
+import { writeFaultReport } from "./faults/report.ts";
 
 /**
  * LXD is one daemon for the whole machine (/var/lib/lxd), while test files run in parallel: its
  * lifetime belongs to the run, not to any one file. Start it here when it is installed (a file that
  * needs it and finds it missing fails loudly on its own), and stop it at the end only if this run
- * started it.
+ * started it. At the end, the fault suite's cases of this run are folded into test/faults/REPORT.md.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const installed = ["/usr/bin/lxd", "/usr/sbin/lxd"].some((p) => existsSync(p));
-  if (!installed) return async () => {};
-  const lxd = await ensureLxd();
+  const lxd = installed ? await ensureLxd() : null;
   return async () => {
-    if (lxd.startedHere) await shutdownLxd({ ifIdle: true });
+    const report = writeFaultReport();
+    if (report.updated) console.log(`test/faults/REPORT.md: ${report.updated} case(s) from this run, ${report.cases} in all`);
+    if (lxd?.startedHere) await shutdownLxd({ ifIdle: true });
   };
 }
