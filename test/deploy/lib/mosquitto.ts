@@ -7,15 +7,9 @@ import { join } from "node:path";
 import { DYNSEC_PLUGIN } from "../../daemons/mosquitto.ts";
 import { freePort, isAlive, logTail, removeDir, spawnDaemon, stopPid, waitFor } from "../../daemons/util.ts";
 import { REPO } from "../../lib/processes.ts";
+import { adapt } from "./adapt.ts";
 
 export const MOSQUITTO_DIR = join(REPO, "deploy/mosquitto");
-
-/** Replaces `from` with `to` in `text`, failing if it is not there: an adaptation must never silently do nothing. */
-export function adapt(text: string, from: string | RegExp, to: string): string {
-  const re = typeof from === "string" ? new RegExp(from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"), "gm") : from;
-  if (!re.test(text)) throw new Error(`mosquitto.conf no longer contains ${from}: update the adaptation`);
-  return text.replace(re, to);
-}
 
 export interface DeployedMosquitto { url: string; port: number; dataDir: string; pid: number; log: () => string; stop(): Promise<void> }
 
@@ -24,9 +18,9 @@ export async function startDeployedMosquitto(env: Record<string, string>, contai
   const dir = mkdtempSync(join(tmpdir(), "outpost-deploy-mosquitto-"));
   const port = await freePort();
   let conf = readFileSync(join(MOSQUITTO_DIR, "mosquitto.conf"), "utf8");
-  conf = adapt(conf, /^listener 1883$/m, `listener ${port} 127.0.0.1`);
-  conf = adapt(conf, "/usr/lib/mosquitto_dynamic_security.so", DYNSEC_PLUGIN);
-  conf = adapt(conf, containerData, dir);
+  conf = adapt(conf, /^listener 1883$/m, `listener ${port} 127.0.0.1`, "mosquitto.conf");
+  conf = adapt(conf, "/usr/lib/mosquitto_dynamic_security.so", DYNSEC_PLUGIN, "mosquitto.conf");
+  conf = adapt(conf, containerData, dir, "mosquitto.conf");
   const confFile = join(dir, "mosquitto.conf");
   writeFileSync(confFile, conf);
   // What the image's entrypoint does (chown -R /mosquitto): the broker drops from root to its own user.
