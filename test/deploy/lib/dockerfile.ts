@@ -74,3 +74,40 @@ export function readDockerfile(text: string): Stage[] {
 export const finalStage = (stages: Stage[]): Stage => stages.at(-1)!;
 export const copies = (s: Stage): Copy[] => s.steps.flatMap((x) => ("copy" in x ? [x.copy] : []));
 export const runs = (s: Stage): string[] => s.steps.flatMap((x) => ("run" in x ? [x.run] : []));
+
+export interface HubFacts {
+  /** The CLI's default `hub start --port` and the embedded broker's default ports. */
+  httpPort: number;
+  mqttPorts: number[];
+  /** GET routes the hub serves without authentication. */
+  openRoutes: string[];
+  exists: (repoPath: string) => boolean;
+}
+
+/** What a built image would get wrong at run time, from the Dockerfile alone (pure). */
+export function dockerfileProblems(stages: Stage[], f: HubFacts): string[] {
+  const problems: string[] = [];
+  const last = finalStage(stages);
+  for (const s of stages) if (!/^node:20[.-]/.test(s.base)) problems.push(`stage ${s.name ?? "final"} is based on ${s.base}, not Node 20`);
+  for (const s of stages) for (const c of copies(s)) {
+    if (c.from === undefined) for (const src of c.sources) if (!f.exists(src)) problems.push(`COPY ${src}: no such file in the repository`);
+  }
+  const user = last.user ?? "root";
+  const [uid] = user.split(":");
+  if (!/^\d+$/.test(uid!) || uid === "0") problems.push(`USER ${user}: the image must run as a numeric non-root user`);
+  const port = Number(last.env.OUTPOST_PORT ?? f.httpPort);
+  for (const p of [port, ...f.mqttPorts]) if (!last.expose.includes(p)) problems.push(`EXPOSE lacks ${p}`);
+  if (port !== f.httpPort) problems.push(`OUTPOST_PORT=${port} differs from the hub's default ${f.httpPort}`);
+  if (!last.volumes.includes(last.env.OUTPOST_DATA_DIR ?? "")) problems.push(`the data dir ${last.env.OUTPOST_DATA_DIR} is not a VOLUME`);
+  const hc = last.healthcheck?.cmd.join(" ") ?? "";
+  const route = /(?:\$\{process\.env\.OUTPOST_PORT\}|:\d+)(\/[a-z0-9/]+)/.exec(hc)?.[1];
+  if (!route || !f.openRoutes.includes(route)) problems.push(`HEALTHCHECK probes ${route ?? "nothing"}, not an open hub route`);
+  const cmd = [...last.entrypoint, ...last.cmd];
+  const script = cmd.find((a) => a.endsWith(".js"));
+  if (!script || !f.exists(script)) problems.push(`CMD runs ${script ?? "no script"}, which is not in the repository`);
+  if (!cmd.join(" ").includes("hub start")) problems.push(`CMD does not run \`hub start\`: ${cmd.join(" ")}`);
+  const entry = last.entrypoint[0];
+  const entryCopy = entry && copies(last).find((c) => c.dest === entry);
+  if (entry && !entryCopy) problems.push(`ENTRYPOINT ${entry} is not copied into the image`);
+  return problems;
+}

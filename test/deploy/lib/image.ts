@@ -5,9 +5,12 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
-import ignore from "@balena/dockerignore";
+import { createRequire } from "node:module";
 import { REPO } from "../../lib/processes.ts";
 import { finalStage, readDockerfile, type Stage } from "./dockerfile.ts";
+
+// A CommonJS module whose types declare an ES default export: load it the CommonJS way.
+const ignore = createRequire(import.meta.url)("@balena/dockerignore") as typeof import("@balena/dockerignore").default;
 
 export const DOCKERFILE = join(REPO, "deploy/container/Dockerfile");
 
