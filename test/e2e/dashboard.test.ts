@@ -99,6 +99,10 @@ describe("dashboard in headless Chromium", () => {
     const start = page.locator("#audit tbody tr", { hasText: "/start" }).first();
     await expect(start.textContent()).resolves.toMatch(/user:admin.*POST \/api\/v1\/rollouts\/:id\/start.*id=[0-9A-Z]{26}.*127\.0\.0\.1.*200/s);
     await browser.screenshot(page, "05-audit");
+    await page.fill("#audit-filter input[name=actor]", "site:shop-2");
+    await page.click("#audit-filter button");
+    await page.waitForURL(/\/ui\/audit\?actor=site%3Ashop-2$/);
+    expect(await page.locator("#audit tbody tr").allTextContents()).toEqual([expect.stringMatching(/site:shop-2.*POST \/agent\/v1\/enroll.*201/)]);
   });
 
   const siteNames = (p: Page) => p.locator("#sites tbody tr[data-site]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-site")));

@@ -53,7 +53,10 @@ export class UiApi {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     return this.call("GET", `${OperatorRoutes.reports}?${qs}`, z.object({ reports: z.array(ReportView) })).then((r) => r.reports);
   }
-  audit(limit: number) { return this.call("GET", `${AccessRoutes.audit}?limit=${limit}`, AuditList).then((r) => r.entries); }
+  audit(q: { actor?: string; before?: number; limit: number }) {
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => [k, String(v)]));
+    return this.call("GET", `${AccessRoutes.audit}?${qs}`, AuditList).then((r) => r.entries);
+  }
   listRollouts() { return this.call("GET", RolloutRoutes.rollouts, z.object({ rollouts: z.array(RolloutView) })).then((r) => r.rollouts); }
   getRollout(id: string) { return this.call("GET", RolloutRoutes.rollout(id), RolloutView); }
   createRollout(req: CreateRolloutRequest) { return this.call("POST", RolloutRoutes.rollouts, RolloutView, req); }

@@ -47,7 +47,7 @@ export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
     if (!c.res.headers.get("cache-control")) c.header("cache-control", "no-store");
   });
   ui.use("*", browserView(deps.trustedProxies ?? TrustedProxies.NONE));
-  ui.use("*", sameOrigin);
+  ui.use("*", sameOrigin(deps.publicUrl));
 
   const loginPage = (c: Context<UiEnv>, next: string, error?: string, status: ContentfulStatusCode = 200) =>
     render(c, <LoginPage next={next} error={error} notice={signedOutMessage(c.req.query("why"))} oidcIssuer={deps.oidc?.config.issuer} />, status);
@@ -152,7 +152,12 @@ export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
     return c.redirect(`/ui/rollouts/${id}`, 303);
   });
 
-  ui.get("/audit", async (c) => render(c, <AuditPage entries={await c.get("api").audit(AUDIT_LIMIT)} now={deps.now()} />));
+  ui.get("/audit", async (c) => {
+    const actor = c.req.query("actor")?.trim() || undefined;
+    const before = Number(c.req.query("before")) || undefined; // the API checks what it is given
+    const entries = await c.get("api").audit({ actor, before, limit: AUDIT_LIMIT });
+    return render(c, <AuditPage entries={entries} actor={actor} more={entries.length === AUDIT_LIMIT} now={deps.now()} />);
+  });
   return ui;
 }
 

@@ -83,16 +83,22 @@ export function requireSession(fetch: HubFetch): MiddlewareHandler<UiEnv> {
   };
 }
 
-/** Refuses a state-changing request that a page on another origin made the browser send. */
-export const sameOrigin: MiddlewareHandler<UiEnv> = async (c, next) => {
-  if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-    const origin = c.req.header("origin");
-    let ok = false;
-    try { ok = origin !== undefined && new URL(origin).host === c.get("browser").host; } catch { ok = false; }
-    if (!ok) return c.text("cross-origin form submission refused", 403);
-  }
-  await next();
-};
+/**
+ * Refuses a state-changing request that a page on another origin made the browser send: its
+ * Origin must be the host the browser is on (Host, or X-Forwarded-Host from a trusted proxy) or
+ * the configured public URL (OUTPOST_PUBLIC_URL).
+ */
+export function sameOrigin(publicUrl: string | undefined): MiddlewareHandler<UiEnv> {
+  return async (c, next) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const origin = c.req.header("origin");
+      let ok = false;
+      try { ok = origin !== undefined && (new URL(origin).host === c.get("browser").host || new URL(origin).origin === publicUrl); } catch { ok = false; }
+      if (!ok) return c.text("cross-origin form submission refused", 403);
+    }
+    await next();
+  };
+}
 
 /** Only a path inside the dashboard: `next=` must never send a signed-in operator elsewhere. */
 export function safeNext(next: string | undefined): string {
