@@ -32,9 +32,6 @@ const Attempt = z.object({ state: z.string().min(1), nonce: z.string().min(1), v
 type Deps = Pick<HubDeps, "oidc" | "publicUrl">;
 
 export function registerOidcSignIn(ui: Hono<UiEnv>, deps: Deps, fetch: HubFetch): void {
-  const refuse = (c: Context<UiEnv>, status: 400 | 401 | 403 | 404 | 502, title: string, message: string, code?: string) => render(c,
-    <ErrorPage title={title} message={message} code={code} action={{ href: "/ui/login", label: "Back to sign-in" }} />, status);
-
   ui.get("/oidc/start", async (c) => {
     const oidc = deps.oidc;
     if (!oidc) return refuse(c, 404, "OIDC sign-in is not configured", "This hub has no OIDC issuer (OUTPOST_OIDC_ISSUER). Sign in with an API token.");
@@ -43,7 +40,7 @@ export function registerOidcSignIn(ui: Hono<UiEnv>, deps: Deps, fetch: HubFetch)
     try {
       to = authorizationUrl(await oidc.discovery(), oidc.config, attempt, redirectUri(c, deps));
     } catch (e) {
-      return failed(c, e, refuse);
+      return failed(c, e);
     }
     // Lax, not Strict: the issuer sends the browser back with a cross-site redirect, which Strict cookies do not follow.
     setCookie(c, ATTEMPT_COOKIE, Buffer.from(JSON.stringify({ ...attempt, next: safeNext(c.req.query("next")) })).toString("base64url"), {
@@ -58,15 +55,16 @@ export function registerOidcSignIn(ui: Hono<UiEnv>, deps: Deps, fetch: HubFetch)
     const attempt = readAttempt(c);
     deleteCookie(c, ATTEMPT_COOKIE, { path: ATTEMPT_PATH, secure: isHttps(c) }); // one callback per attempt
     const q = c.req.query();
+    if (!attempt) return refuse(c, 400, "Sign-in expired", "This sign-in was not started in this browser, or took longer than 10 minutes. Start again.", "NO_ATTEMPT");
+    // Checked first: only an answer to this browser's own attempt gets its words (error_description) shown.
+    if (!q.state || !sameSecret(q.state, attempt.state)) {
+      return refuse(c, 400, "Sign-in refused", "The answer from the identity provider does not belong to the sign-in this browser started (state mismatch). Start again.", "STATE_MISMATCH");
+    }
     if (q.error) {
       const detail = `${q.error}${q.error_description ? `: ${q.error_description}` : ""}`.slice(0, 300);
       return q.error === "access_denied"
         ? refuse(c, 400, "Sign-in cancelled", `The identity provider did not sign you in (${detail}).`, "CANCELLED")
         : refuse(c, 400, "The identity provider refused the sign-in", detail, "IDP_ERROR");
-    }
-    if (!attempt) return refuse(c, 400, "Sign-in expired", "This sign-in was not started in this browser, or took longer than 10 minutes. Start again.", "NO_ATTEMPT");
-    if (!q.state || !sameSecret(q.state, attempt.state)) {
-      return refuse(c, 400, "Sign-in refused", "The answer from the identity provider does not belong to the sign-in this browser started (state mismatch). Start again.", "STATE_MISMATCH");
     }
     if (!q.code) return refuse(c, 400, "Sign-in refused", "The identity provider sent no authorization code.", "NO_CODE");
     try {
@@ -74,14 +72,14 @@ export function registerOidcSignIn(ui: Hono<UiEnv>, deps: Deps, fetch: HubFetch)
       const claims = await oidc.verifiedClaims(idToken, { nonce: attempt.nonce });
       c.set("signInActor", `oidc:${claims.sub}`);
       const admitted = await admit(inProcess(c, fetch), idToken);
-      if (admitted instanceof HubError) return noRole(c, oidc, claims, admitted, refuse);
+      if (admitted instanceof HubError) return noRole(c, oidc, claims, admitted);
       setSession(c, idToken);
       // Not a redirect: the browser arrived here from the issuer (cross-site), and a redirect would
       // carry that along, so the SameSite=Strict session cookie would not go with it. A page that
       // moves on by itself is a same-site navigation.
       return render(c, <Layout title="Signed in" refreshTo={attempt.next}><p>Signed in. <a href={attempt.next}>Continue</a></p></Layout>);
     } catch (e) {
-      return failed(c, e, refuse);
+      return failed(c, e);
     }
   });
 }
@@ -100,16 +98,19 @@ function readAttempt(c: Context<UiEnv>): (LoginAttempt & { next: string }) | nul
   } catch { return null; }
 }
 
-type Refuse = (c: Context<UiEnv>, status: 400 | 401 | 403 | 404 | 502, title: string, message: string, code?: string) => Response | Promise<Response>;
+/** A sign-in that went no further: a page saying why, and the way back to the sign-in form. */
+function refuse(c: Context<UiEnv>, status: 400 | 401 | 403 | 404 | 502, title: string, message: string, code?: string) {
+  return render(c, <ErrorPage title={title} message={message} code={code} action={{ href: "/ui/login", label: "Back to sign-in" }} />, status);
+}
 
-function noRole(c: Context<UiEnv>, oidc: OidcVerifier, claims: { sub?: string }, e: HubError, refuse: Refuse) {
+function noRole(c: Context<UiEnv>, oidc: OidcVerifier, claims: { sub?: string }, e: HubError) {
   if (e.status === 401) return refuse(c, 401, "Sign-in refused", e.message, e.code);
   const groups = oidc.groups(claims);
   return refuse(c, 403, "No access", `You are signed in as ${claims.sub} (groups: ${groups.length ? groups.join(", ") : "none"}), but none of your groups gives you a role in a project on this hub. Ask a hub admin to map one in OUTPOST_OIDC_ROLE_MAP.`, "NO_ROLE");
 }
 
 /** The issuer unreachable or refusing, or its ID token failing verification: a page naming which. */
-function failed(c: Context<UiEnv>, e: unknown, refuse: Refuse) {
+function failed(c: Context<UiEnv>, e: unknown) {
   if (e instanceof OidcLoginError) return refuse(c, e.status, e.title, e.message);
   if (e instanceof HttpError && e.status === 503) return refuse(c, 502, "The identity provider cannot be reached", e.message, e.code);
   if (e instanceof HttpError && e.status === 401) return refuse(c, 401, "Sign-in refused", `The identity provider's ID token was not accepted: ${e.message}`, e.code);
