@@ -150,6 +150,12 @@ describe("dashboard in headless Chromium", () => {
     expect(await res.text()).toMatch(/Not allowed.*needs operator in the project &#39;default&#39;; you are viewer/s);
     expect((await hub.op.getRollout(rollout!.id)).status).toBe("completed");
     expect((await viewer.goto(`${hub.url}/ui/audit`))!.status()).toBe(403);
+
+    // Her last role taken away: the next page says so and signs her out, rather than an error loop.
+    await hub.op.revokeRole("vera");
+    expect((await viewer.goto(`${hub.url}/ui`))!.status()).toBe(403);
+    await expect(viewer.textContent("[role=alert]")).resolves.toMatch(/user:vera has no role in any project/);
+    expect((await viewer.context().cookies()).some((c) => c.name === "outpost_session")).toBe(false);
   });
 
   it("serves Prometheus metrics to an operator token only", async () => {

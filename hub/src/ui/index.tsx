@@ -77,6 +77,11 @@ export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
       }
       return render(c, <ErrorPage title="Signed out" message={signedOutMessage(err.code) ?? err.message} code={err.code} action={{ href: "/ui/login", label: "Sign in" }} />, 401);
     }
+    if (err instanceof HubError && err.code === "NO_ROLE" && !c.get("session")) {
+      // Signed in, but every role is gone: nothing to show, so offer signing in as someone else.
+      clearSession(c);
+      return render(c, <ErrorPage title="No access" message={err.message} code={err.code} action={{ href: "/ui/login", label: "Sign in" }} />, 403);
+    }
     if (err instanceof HubError && err.status < 500) {
       return render(c, <ErrorPage title={TITLES[err.status] ?? "Not possible"} message={err.message} code={err.code} />, err.status as ContentfulStatusCode);
     }

@@ -27,6 +27,8 @@ import { inProcess, isHttps, safeNext, setSession, type UiEnv } from "./session.
 const ATTEMPT_COOKIE = "outpost_oidc";
 const ATTEMPT_PATH = "/ui/oidc";
 const ATTEMPT_MAX_AGE_S = 600;
+/** What fits in a 4096-byte cookie with its name and attributes. */
+const MAX_COOKIE_TOKEN = 3800;
 const Attempt = z.object({ state: z.string().min(1), nonce: z.string().min(1), verifier: z.string().min(43), next: z.string() });
 
 type Deps = Pick<HubDeps, "oidc" | "publicUrl">;
@@ -73,6 +75,10 @@ export function registerOidcSignIn(ui: Hono<UiEnv>, deps: Deps, fetch: HubFetch)
       c.set("signInActor", `oidc:${claims.sub}`);
       const admitted = await admit(inProcess(c, fetch), idToken);
       if (admitted instanceof HubError) return noRole(c, oidc, claims, admitted);
+      // Browsers silently drop a cookie over 4 KB: say so instead of looping back to the sign-in page.
+      if (idToken.length > MAX_COOKIE_TOKEN) {
+        return refuse(c, 502, "ID token too large", `The identity provider's ID token is ${idToken.length} bytes, more than a browser cookie holds (${MAX_COOKIE_TOKEN}). Have it put fewer claims (groups) in the ID token.`, "TOKEN_TOO_LARGE");
+      }
       setSession(c, idToken);
       // Not a redirect: the browser arrived here from the issuer (cross-site), and a redirect would
       // carry that along, so the SameSite=Strict session cookie would not go with it. A page that
