@@ -26,6 +26,7 @@ describe("dashboard OIDC sign-in in headless Chromium", () => {
       hub.startHub({
         OUTPOST_OIDC_ISSUER: issuer.url, OUTPOST_OIDC_AUDIENCE: CLIENT, OUTPOST_OIDC_CLIENT_SECRET: SECRET,
         OUTPOST_OIDC_ROLE_MAP: "lab-ops=lab:operator,shop-staff=shops:viewer", OUTPOST_ROLLOUT_TICK_SECONDS: "0",
+        OUTPOST_LOG_LEVEL: "debug", // every request line, so the test can check none carries a secret
       }),
       browser.start(),
     ]);
@@ -35,7 +36,7 @@ describe("dashboard OIDC sign-in in headless Chromium", () => {
   afterAll(async () => { await browser.close(); await hub.close(); await issuer?.close(); });
 
   /** A new browser profile that clicks "Sign in with ..." on the sign-in page; answers the page it ends on and that page's status. */
-  async function signIn(user: TestIssuer["user"], before?: (page: Page) => Promise<void>): Promise<{ page: Page; status: number | undefined }> {
+  async function signIn(user: TestIssuer["user"], before?: (page: Page) => Promise<void>): Promise<{ page: Page; status: number; callback: URL }> {
     issuer.user = user;
     const page = await browser.page();
     await before?.(page);
@@ -46,11 +47,11 @@ describe("dashboard OIDC sign-in in headless Chromium", () => {
       page.click(`text=Sign in with ${new URL(issuer.url).host}`),
     ]);
     await page.waitForLoadState();
-    return { page, status: res.status() };
+    return { page, status: res.status(), callback: new URL(res.url()) };
   }
 
   it("signs in through the issuer and shows the projects the user's groups give them a role in", async () => {
-    const { page } = await signIn({ sub: "alice@idp", groups: ["lab-ops", "shop-staff", "unrelated"] });
+    const { page, callback } = await signIn({ sub: "alice@idp", groups: ["lab-ops", "shop-staff", "unrelated"] });
     await page.waitForURL(`${hub.url}/ui/releases`);
     const options = await page.locator("#project-picker option").allTextContents();
     expect(options).toEqual(["lab (operator)", "shops (viewer)"]); // not `default`: no group maps there
@@ -66,6 +67,11 @@ describe("dashboard OIDC sign-in in headless Chromium", () => {
 
     const audit = await hub.op.audit({ actor: "oidc:alice@idp" }); // hub-wide: the hub admin sees it
     expect(audit.map((e) => [e.method, e.route, e.status])).toContainEqual(["GET", "/ui/oidc/callback", 200]);
+
+    // The hub logged the sign-in's requests, but not the client secret, the code or the ID token.
+    const log = hub.hub.text();
+    expect(log).toContain("/ui/oidc/callback");
+    for (const secret of [SECRET, callback.searchParams.get("code")!, cookie.value]) expect(log).not.toContain(secret);
   });
 
   it("a user whose groups map to no role gets a clear 403 page, and no session", async () => {
