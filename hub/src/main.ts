@@ -8,6 +8,7 @@ import { createHubApp } from "./app.ts";
 import { artifactMaxBytes } from "./artifacts/config.ts";
 import { ArtifactStore } from "./artifacts/store.ts";
 import { ensureAdminToken } from "./auth/admin-token.ts";
+import { TrustedProxies } from "./audit/forwarded.ts";
 import { OidcVerifier, oidcConfigFromEnv, type OidcConfig } from "./auth/oidc.ts";
 import { purgeExpiredJtis } from "./auth/jti-store.ts";
 import { describeDbUrl, openDb, type HubDb } from "./db/client.ts";
@@ -44,6 +45,10 @@ export interface StartHubOptions extends MqttOptions {
   artifactMaxBytes?: number;
   /** Accept OIDC bearer tokens; env OUTPOST_OIDC_ISSUER, _AUDIENCE, _GROUPS_CLAIM, _ROLE_MAP; null = off even if set. */
   oidc?: OidcConfig | null;
+  /** Reverse proxies (comma list of IPs / CIDRs) whose X-Forwarded-* headers are believed; env OUTPOST_TRUSTED_PROXIES; default none. */
+  trustedProxies?: string;
+  /** The URL browsers reach the hub at (OIDC redirect URL); env OUTPOST_PUBLIC_URL; default: from each request. */
+  publicUrl?: string;
 }
 
 export interface RunningHub {
@@ -75,6 +80,8 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const rolloutTickSeconds = opts.rolloutTickSeconds ?? rolloutTickFromEnv() ?? 2;
   const maxArtifactBytes = artifactMaxBytes(opts.artifactMaxBytes);
   const oidcConfig = opts.oidc === undefined ? oidcConfigFromEnv() : opts.oidc;
+  const trustedProxies = TrustedProxies.parse(opts.trustedProxies ?? process.env.OUTPOST_TRUSTED_PROXIES ?? "");
+  const publicUrl = parsePublicUrl(opts.publicUrl ?? process.env.OUTPOST_PUBLIC_URL);
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
@@ -94,7 +101,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     setMaxListeners(0, shutdown.signal);
     const app = createHubApp({
       hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(), artifacts,
-      oidc: oidcConfig ? new OidcVerifier(oidcConfig) : undefined,
+      oidc: oidcConfig ? new OidcVerifier(oidcConfig) : undefined, trustedProxies, publicUrl,
       ...(mqtt ? { mqtt: mqtt.access } : {}),
     });
     const inFlight = new InFlight();
@@ -152,6 +159,17 @@ function listen(fetch: (req: Request) => Response | Promise<Response>, port: num
     const server = serve({ fetch, port, hostname }, () => resolve(server));
     server.once("error", reject);
   });
+}
+
+/** An origin (scheme, host, port): the dashboard's paths are absolute, so a path prefix could not work. */
+function parsePublicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL;
+  try { url = new URL(raw); } catch { throw new Error(`OUTPOST_PUBLIC_URL must be a URL such as https://fleet.example.org, got '${raw}'`); }
+  if (!/^https?:$/.test(url.protocol) || url.pathname.replace(/\/+$/, "") !== "" || url.search || url.hash) {
+    throw new Error(`OUTPOST_PUBLIC_URL must be an http(s) origin without a path (https://fleet.example.org), got '${raw}'`);
+  }
+  return url.origin;
 }
 
 function ttlFromEnv(): number | undefined {
