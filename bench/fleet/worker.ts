@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { AgentConfigInput } from "@outpost/agent";
+import { readAgentStatus, type AgentConfigInput } from "@outpost/agent";
 import { SimFleet } from "../../test/lib/sim-fleet.ts";
 import type { FromWorker, ToWorker, WorkerConfig } from "./protocol.ts";
 
@@ -45,6 +45,14 @@ process.on("message", (m: ToWorker) => {
           for (let i = 0; i < names.length; i += c.batch) {
             await fleet.add(names.slice(i, i + c.batch).map((name, j) => ({ name, labels: { region: regions[(c.from + i + j) % 3]! } })), c.token, c.batch);
             send({ type: "progress", started: Math.min(i + c.batch, names.length) });
+          }
+          // An agent whose first enrolment attempt failed (a hub too busy to answer in time) runs and
+          // retries on its own; the fleet is ready when every site is enrolled and approved.
+          let waiting = [...names];
+          while (waiting.length) {
+            const states = await Promise.all(waiting.map(async (n) => (await readAgentStatus(fleet.stateDir(n)).catch(() => null))?.enrollment));
+            waiting = waiting.filter((_, i) => states[i] !== "approved");
+            if (waiting.length) await new Promise((r) => setTimeout(r, 1000));
           }
           return send({ type: "reply", id: m.id, result: { started: names.length } });
         }
