@@ -75,6 +75,20 @@ const KEYS_RENEW_CHECK_EVERY_MS = 6 * 3600_000;
 /** How long close() lets in-flight requests finish before cutting connections. */
 const CLOSE_GRACE_MS = 3000;
 
+/**
+ * Runs a first-start step that several replicas may run at once on one database: each step is
+ * idempotent once done, so a failure is tried again (jittered) before it counts.
+ */
+async function raceSafe<T>(what: string, step: () => Promise<T>, logger: { info: (o: object, m: string) => void }): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try { return await step(); } catch (e) {
+      if (attempt >= 4) throw e;
+      logger.info({ err: (e as Error).message, attempt }, `${what}: failed, maybe racing another replica's first start; trying again`);
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));
+    }
+  }
+}
+
 export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const bundleTtlHours = opts.bundleTtlHours ?? ttlFromEnv() ?? 168; // checked before anything is created
   const rolloutTickSeconds = opts.rolloutTickSeconds ?? rolloutTickFromEnv() ?? 2;
@@ -88,10 +102,12 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const hub = await openDb({ url: databaseUrl, authToken: opts.databaseAuthToken ?? process.env.DATABASE_AUTH_TOKEN });
   let mqtt: RunningMqtt | null = null;
   try {
-    await migrateDb(hub);
+    // Replicas started together on an empty database race to create it: the loser of each step
+    // fails (a table or row the winner made) and, tried again, finds it done.
     const keys = new KeyStore(hub, { dataDir: opts.dataDir, rootKeys: opts.rootKeys, rootThreshold: opts.rootThreshold });
-    await keys.init();
-    const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg));
+    await raceSafe("database migrations", () => migrateDb(hub), logger);
+    await raceSafe("trust documents", () => keys.init(), logger);
+    const adminToken = await raceSafe("admin token", () => ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg)), logger);
     // With MQTT the notifier also keeps bundles retained on the broker and wakes other replicas' long-polls.
     mqtt = await startMqtt({ hub, logger, now: () => new Date(), host: opts.host ?? "127.0.0.1", options: opts });
     const notifier: BundleNotifier = mqtt?.notifier ?? new LocalNotifier();
