@@ -2,7 +2,6 @@ import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { createHubApp } from "./app.ts";
 import { artifactMaxBytes } from "./artifacts/config.ts";
@@ -121,7 +120,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
       ...(mqtt ? { mqtt: mqtt.access } : {}),
     });
     const inFlight = new InFlight();
-    const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 8080, opts.host ?? "127.0.0.1");
+    const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 7800, opts.host ?? "127.0.0.1");
     const { port } = server.address() as AddressInfo;
     const host = opts.host ?? "127.0.0.1";
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -231,16 +230,4 @@ async function closeServer(server: ServerType, inFlight: InFlight): Promise<void
   await new Promise((r) => setImmediate(r)); // let the last answers reach their sockets first
   if ("closeAllConnections" in server) server.closeAllConnections();
   await closed;
-}
-
-/** `node --import tsx hub/src/main.ts`: configured from the environment (see hub/README.md). */
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const running = await startHub({
-    dataDir: process.env.OUTPOST_DATA_DIR ?? ".outpost/hub",
-    port: Number(process.env.PORT ?? 8080),
-    host: process.env.HOST ?? "127.0.0.1",
-    logLevel: process.env.LOG_LEVEL ?? "info",
-  });
-  if (running.adminToken) process.stderr.write(`admin API token (shown once, store it now): ${running.adminToken}\n`);
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { void running.close().then(() => process.exit(0)); });
 }
