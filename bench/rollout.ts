@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHub } from "@outpost/hub";
@@ -8,7 +8,7 @@ import type { TickStats } from "../hub/src/rollouts/scheduler.ts";
 import { HubError, OperatorClient } from "@outpost/shared";
 import { storeRelease } from "../test/lib/releases.ts";
 import { FleetSimulator } from "./fleet/simulator.ts";
-import { argValue, fmt, machine } from "./lib.ts";
+import { argValue, fmt, machine, procCpuS, procMemMiB } from "./lib.ts";
 
 /**
  * `pnpm bench rollout --sites N [--procs P]`: a real hub (in this process, so its CPU, memory and
@@ -17,9 +17,8 @@ import { argValue, fmt, machine } from "./lib.ts";
  * [1, 10%, 50%, 100%] takes them to store@1.1. Prints the wall time from start to 100% applied,
  * the hub's CPU and peak memory, and what the engine costs per tick at that size.
  */
-const hz = 100; // USER_HZ on Linux
-const procStat = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) / hz; };
-const vmHwmMiB = (pid: number | "self" = "self") => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const procStat = (pid: number) => procCpuS(pid);
+const vmHwmMiB = (pid: number | "self" = "self") => procMemMiB(pid, "VmHWM");
 const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The bench's own operator calls share the hub with N agents: retry a connection refused or timed out under that load. */
@@ -49,7 +48,7 @@ export async function benchRollout(args: string[]): Promise<void> {
     const { token } = await retry(() => op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 }));
     let t = performance.now();
     fleet = await FleetSimulator.start({ hubUrl: hub.url, token, sites: n, procs, prefix: "bench-", onProgress: progress("enrolled and running") });
-    console.log(`\r  ${n} agents enrolled and running in ${((performance.now() - t) / 1000).toFixed(1)} s (state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
+    process.stdout.write("\r\x1b[K"); console.log(`  ${n} agents enrolled and running in ${((performance.now() - t) / 1000).toFixed(1)} s (state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
 
     await retry(() => op.createRelease(storeRelease("1.0")));
     await retry(() => op.createRelease(storeRelease("1.1", { instances: 3 })));
@@ -117,7 +116,7 @@ export function progress(what: string): (done: number, total: number) => void {
   return (done, total) => {
     if (Date.now() - last < 1000 && done < total) return;
     last = Date.now();
-    process.stdout.write(`\r  ${done} / ${total} sites ${what}...`);
+    process.stdout.write(`\r\x1b[K  ${done} / ${total} sites ${what}...`);
   };
 }
 
