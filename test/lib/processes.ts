@@ -41,8 +41,9 @@ export class OutpostProcess {
   }
 }
 
-export function spawnOutpost(name: string, args: string[], env: Record<string, string | undefined> = {}): OutpostProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** `nodeArgs` go before the CLI (e.g. `--cpu-prof` for a benchmark's profile of the hub). */
+export function spawnOutpost(name: string, args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): OutpostProcess {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     cwd: REPO,
     env: { ...process.env, OUTPOST_LOG_LEVEL: process.env.OUTPOST_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

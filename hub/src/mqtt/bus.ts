@@ -109,7 +109,10 @@ export class HubBus {
       // While the broker is away there is nothing to do: every reconnect republishes all bundles,
       // and other replicas' long-polls still answer when their wait ends.
       if (!this.client.connected) return;
-      await this.#publishBundles(await newestBundles(this.o.hub, batch.map(([s]) => s)));
+      const t0 = performance.now();
+      const list = await newestBundles(this.o.hub, batch.map(([s]) => s));
+      await this.#publishBundles(list);
+      this.#log.debug({ bundles: list.length, ms: Math.round(performance.now() - t0) }, "bundles published retained");
       const wake: MqttWake = { from: this.replicaId, bundles: batch.map(([site, version]) => ({ site, version })) };
       await this.client.publishAsync(MqttTopics.hubWake, JSON.stringify(wake), { qos: 1 });
     });
