@@ -44,6 +44,14 @@ export function operatorCommands(program: Command): void {
     for (const n of names) done.push(await client.approveSite(n));
     print(g(cmd), done, () => done.map((s) => `approved ${s.name}`).join("\n"));
   });
+  sites.command("remove <site...>").alias("rm")
+    .description("remove sites: their keys stop working at once (HTTPS and MQTT); they stay listed as revoked, and come back only by enrolling with a new key")
+    .action(async (names: string[], _o, cmd: Command) => {
+      const client = operatorClient(g(cmd));
+      const done: SiteView[] = [];
+      for (const n of names) done.push(await client.removeSite(n));
+      print(g(cmd), done, () => done.map((s) => `removed ${s.name} (revoked)`).join("\n"));
+    });
   sites.command("label <site> <labels...>").description("set labels (k=v) or remove them (k-)").action(async (site: string, labels: string[], _o, cmd: Command) => {
     const { set, remove } = parseLabelArgs(labels);
     const s = await operatorClient(g(cmd)).labelSite(site, set, remove);

@@ -54,6 +54,8 @@ export class OperatorClient {
   listSites() { return this.call("GET", OperatorRoutes.sites, z.object({ sites: z.array(SiteView) })).then((r) => r.sites); }
   getSite(site: string) { return this.call("GET", OperatorRoutes.site(site), SiteView); }
   approveSite(site: string) { return this.call("POST", OperatorRoutes.approve(site), SiteView, {}); }
+  /** Revokes the site: its key stops working at once (HTTPS and MQTT); it stays listed as revoked. */
+  removeSite(site: string) { return this.call("DELETE", OperatorRoutes.site(site), SiteView); }
   labelSite(site: string, set: Record<string, string>, remove: string[] = []) {
     return this.call("PATCH", OperatorRoutes.labels(site), SiteView, { set, remove });
   }

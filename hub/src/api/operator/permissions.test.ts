@@ -49,6 +49,8 @@ beforeAll(async () => {
   await site.client.enroll({ token: (await a.createToken()).token, site: "m-site", publicKey: site.key.publicJwk });
   await a.createRelease({ name: "web", version: "1.0.0", spec: {} });
   await a.approveSite("m-site");
+  const doomed = await newSite(t, "rm-site");
+  await doomed.client.enroll({ token: (await a.createToken()).token, site: "rm-site", publicKey: doomed.key.publicJwk });
   await a.assign({ name: "web", version: "1.0.0" }, "");
   artifactSha = (await a.uploadArtifact("fixture", new Uint8Array([9, 9, 9]))).sha256;
   rolloutId = (await a.createRollout({ release: { name: "web", version: "1.0.0" }, selector: "", strategy: { waves: ["100%"] } })).id;
@@ -58,7 +60,8 @@ afterAll(async () => { await t?.stop(); });
 
 /** Values for path parameters; a new parameter name without one fails the test that meets it. */
 async function paramValue(name: string, route: OperatorRoute, token: string | null): Promise<string> {
-  if (name === "site") return "m-site";
+  // Removing a site is for good: it gets a site of its own.
+  if (name === "site") return routeKey(route.method, route.path) === "DELETE /sites/:site" ? "rm-site" : "m-site";
   if (name === "user") return "fixture-user";
   if (name === "sha256") return artifactSha;
   if (name === "id" && route.path.startsWith("/rollouts/")) return rolloutId;

@@ -80,6 +80,7 @@ export const OPERATOR_ROUTES: readonly OperatorRoute[] = [
   { method: "POST", path: "/tokens", need: admin, summary: "An enrollment token new sites join the project with, shown once", body: CreateTokenRequest, example: { uses: 1, expiresInHours: 24 }, status: 201, response: CreateTokenResponse },
   { method: "GET", path: "/sites", need: viewer, summary: "The project's sites with state and bundle", status: 200, response: list("sites", SiteView) },
   { method: "GET", path: "/sites/:site", need: viewer, summary: "One site", params: site, status: 200, response: SiteView },
+  { method: "DELETE", path: "/sites/:site", need: admin, summary: "Remove a site: its key stops working at once, over HTTPS and MQTT; it stays listed as revoked, with its history", params: site, status: 200, response: SiteView },
   { method: "POST", path: "/sites/:site/approve", need: admin, summary: "Trust a pending site's key: it may fetch bundles", params: site, body: ApproveRequest, example: {}, status: 200, response: SiteView },
   { method: "PATCH", path: "/sites/:site/labels", need: operator, summary: "Set (set) and remove (remove) a site's labels", params: site, body: LabelPatch, example: { set: { tier: "canary" }, remove: [] }, status: 200, response: SiteView },
   { method: "POST", path: "/releases", need: operator, summary: "Create an immutable release name@version", body: CreateReleaseRequest, example: { name: "web", version: "1.0.1", spec: {} }, status: 201, response: ReleaseView },

@@ -8,7 +8,6 @@ import { readJson, readParam } from "../input.ts";
 import { ApproveRequest } from "./route-table.ts";
 import { findSite, listSiteViews, siteView } from "./site-view.ts";
 
-
 export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
   app.get("/sites", async (c) => c.json({ sites: await listSiteViews(deps.hub.db, c.get("project").id) }));
 
@@ -26,6 +25,30 @@ export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
       return siteView(tx, name, projectId);
     });
     deps.logger.info({ site: name }, "site approved");
+    return c.json(view);
+  });
+
+  /**
+   * Removing a site revokes it: its key is refused from the next request on (agent-auth and the
+   * broker's CONNECT check read the site's status every time), its MQTT session is cut now rather
+   * than at the next sweep, and it gets no more bundles. The row stays, listed as revoked, so its
+   * reports and audit trail remain readable; enrolling again with a new key brings the name back.
+   */
+  app.delete("/sites/:site", async (c) => {
+    const name = readParam(c, "site", SiteName);
+    const projectId = c.get("project").id;
+    const view = await deps.hub.transaction(async (tx) => {
+      const site = await findSite(tx, name, projectId);
+      if (site.status !== "revoked") await tx.update(sites).set({ status: "revoked" }).where(eq(sites.id, site.id));
+      return siteView(tx, name, projectId);
+    });
+    try {
+      await deps.mqtt?.revoke(name);
+    } catch (e) {
+      // The broker is away: the periodic sweep cuts the site when it is back; its key is refused already.
+      deps.logger.warn({ site: name, err: (e as Error).message }, "could not cut the removed site's MQTT access now");
+    }
+    deps.logger.info({ site: name }, "site removed (revoked)");
     return c.json(view);
   });
 
