@@ -31,3 +31,16 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
     onError: (c) => c.json(errorBody("PAYLOAD_TOO_LARGE", `request body is larger than ${maxBytes} bytes`), 413, { connection: "close" }),
   });
 }
+
+/**
+ * A request refused before its body was read (a 401 on a large upload, say) must not leave the
+ * connection open: the server drains the unread rest for a moment and then drops the socket, which
+ * a client reusing it (keep-alive) sees as its *next* request failing. Say `connection: close`, so
+ * the client opens a fresh one.
+ */
+export function closeIfBodyUnread(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    if (c.req.raw.body && !c.req.raw.bodyUsed) c.header("connection", "close");
+  };
+}
