@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { HubError, ROLLOUT_ACTIONS, type RolloutAction } from "@outpost/shared";
 import type { HubDeps } from "../api/deps.ts";
+import { HttpError } from "../api/errors.ts";
 import { operatorTokenAccepted, type HubFetch } from "./api.ts";
 import { CSS, ROLLOUT_JS } from "./assets.ts";
 import { loadAuditLog } from "./audit-source.ts";
@@ -18,6 +19,11 @@ import { rolloutStream } from "./stream.ts";
 import { siteTelemetry } from "./telemetry.ts";
 
 const ROLLOUT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A form body no browser sends (a broken multipart body, found by test/faults) is a 400, not a 500. */
+async function readForm(c: Context) {
+  try { return await c.req.parseBody(); } catch { throw new HttpError(400, "BAD_FORM", "the form body could not be read"); }
+}
 
 /**
  * The dashboard, mounted at /ui: server-rendered pages over the operator API (called in-process
@@ -40,7 +46,7 @@ export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch
 
   ui.get("/login", (c) => render(c, <LoginPage next={safeNext(c.req.query("next"))} />));
   ui.post("/login", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const token = typeof form.token === "string" ? form.token.trim() : "";
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
     if (!token) return render(c, <LoginPage next={next} error="Paste a token to sign in." />, 400);
@@ -81,7 +87,7 @@ export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch
   };
   ui.get("/rollouts", (c) => rolloutsPage(c));
   ui.post("/rollouts", async (c) => {
-    const parsed = parseRolloutForm(await c.req.parseBody());
+    const parsed = parseRolloutForm(await readForm(c));
     if ("error" in parsed) return rolloutsPage(c, parsed.error);
     const api = c.get("api");
     try {
