@@ -210,6 +210,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     host: process.env.HOST ?? "127.0.0.1",
     logLevel: process.env.LOG_LEVEL ?? "info",
   });
-  if (running.adminToken) process.stderr.write(`admin API token (shown once, store it now): ${running.adminToken}\n`);
+  // One given in OUTPOST_ADMIN_TOKEN is not printed: it is known, and output ends up in logs.
+  if (running.adminToken && process.env.OUTPOST_ADMIN_TOKEN === undefined) process.stderr.write(`admin API token (shown once, store it now): ${running.adminToken}\n`);
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { void running.close().then(() => process.exit(0)); });
 }
