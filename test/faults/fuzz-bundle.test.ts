@@ -26,8 +26,8 @@ import { fuzzInput, hostile, jsonSchemaOf, toJsonText } from "./lib/fuzz-schema.
  *   accepts its spec, refuses it naming a field under `spec` and changing nothing; and the agent
  *   receives exactly the spec the schema produced.
  */
-const JWS_RUNS = 400;
-const SPEC_RUNS = 80;
+const JWS_RUNS = 500;
+const SPEC_RUNS = 100;
 const SITE = "fz-bundle";
 
 let t: TestHub;

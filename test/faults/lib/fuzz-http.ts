@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import type { HubDb } from "@outpost/hub/db/client";
 import { snapshotDb } from "@outpost/hub/test-support/harness";
 
@@ -94,6 +95,20 @@ export class HttpFuzzer {
   /** A status histogram for the report, e.g. "200: 12, 400: 301, 404: 17". */
   histogram(): string {
     return [...this.statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(", ");
+  }
+
+  /** What every fuzz file ends by checking: each planned input sent, no 5xx, no refusal that wrote. */
+  expectClean(plannedInputs: number): void {
+    expect({ inputs: this.inputs, serverErrors: this.serverErrors, refusedThatWrote: this.refusedThatWrote })
+      .toEqual({ inputs: plannedInputs, serverErrors: 0, refusedThatWrote: 0 });
+  }
+
+  /** The figures every fuzz case reports. */
+  figures(): Record<string, number | string> {
+    return {
+      "inputs tried": this.inputs, "answers by status": this.histogram(), "refused (4xx)": this.refused,
+      "refused requests that changed the DB": this.refusedThatWrote, "5xx seen": this.serverErrors,
+    };
   }
 }
 
