@@ -258,22 +258,21 @@ describe("attacks on the operator API", () => {
     expect(secrets.leaks(logs)).toEqual([]);
     expect(fleet.hub.text().length).toBeGreaterThan(10_000); // trace logging was on
 
-    const rec = (id: string, title: string, done: string, checked: string, f: Record<string, number | string>) => recordCase({
-      id, section: "Attacks", title, done, checked, figures: f,
-      totals: { inputsTried: Object.entries(f).filter(([k]) => /tried|requests with|requests \(|floods sent/.test(k)).reduce((n, [, v]) => n + Number(v), 0), serverErrors: Number(f["5xx seen"] ?? 0) },
+    const rec = (id: string, title: string, done: string, checked: string, f: Record<string, number | string>, inputs: keyof typeof f) => recordCase({
+      id, section: "Attacks", title, done, checked, figures: f, totals: { inputsTried: Number(f[inputs]), serverErrors: Number(f["5xx seen"] ?? 0) },
     });
     rec("attack-operator-path-traversal", "Path traversal in artifact names and paths",
       `Uploaded artifacts named ${TRAVERSAL.length} traversal strings (../, absolute, encoded, backslashes, NUL), made releases naming them, and fetched artifacts by such paths, percent-encoded and raw over a socket (so nothing normalised them), as an operator and as an agent.`,
-      "Every upload and release 400 naming the field, every read 4xx, the hub's data directory unchanged file for file, the database unchanged.", figures.traversal!);
+      "Every upload and release 400 naming the field, every read 4xx, the hub's data directory unchanged file for file, the database unchanged.", figures.traversal!, "traversal names and paths tried");
     rec("attack-operator-sqlish", "SQL-ish strings in every text field of every operator route",
       `For each of the ${OPERATOR_ROUTES.length} routes in the route table, each of ${SQLISH.length} SQL-ish strings in turn in every string field of its example body, every path parameter and every query parameter; then the free-text fields (release description, API token name, report type and audit actor filters) read back.`,
-      "No 5xx; every refusal left the database unchanged; the free text comes back exactly as sent; no table lost; PRAGMA integrity_check ok.", figures.sql!);
+      "No 5xx; every refusal left the database unchanged; the free text comes back exactly as sent; no table lost; PRAGMA integrity_check ok.", figures.sql!, "requests with SQL-ish strings");
     rec("attack-operator-bodies", "10 MB bodies, deep JSON, invalid UTF-8 on every route that takes a body",
       "A 10 MB body to every mutating operator route and to enroll and reports (and 10 MiB chunked, without a length); arrays 100 000 deep and objects 50 000 deep to every JSON route and inside an event's details; invalid UTF-8 inside a string of every route's example body; a broken multipart form on the dashboard sign-in.",
-      "413 for every oversized body, 400 for deep JSON (400 naming details for the event, which had been a 500), 400 BAD_JSON naming UTF-8 for invalid UTF-8 (it had been stored as U+FFFD), 400 for the broken form (had been a 500); database unchanged after each.", figures.bodies!);
+      "413 for every oversized body, 400 for deep JSON (400 naming details for the event, which had been a 500), 400 BAD_JSON naming UTF-8 for invalid UTF-8 (it had been stored as U+FFFD), 400 for the broken form (had been a 500); database unchanged after each.", figures.bodies!, "requests (10 MB, deep, invalid UTF-8, broken form)");
     rec("attack-operator-header-floods", "Header floods",
       "Over raw sockets: 5000 headers, one 1 MiB header, 500 Authorization headers, 300 project headers, and 100 connections at once each with 5000 headers.",
-      "431 for the oversized header blocks, 4xx for the duplicated ones, and the hub answered /healthz afterwards.", figures.headers!);
+      "431 for the oversized header blocks, 4xx for the duplicated ones, and the hub answered /healthz afterwards.", figures.headers!, "floods sent");
     recordCase({
       id: "attack-secrets-in-logs-operator",
       section: "Attacks",
