@@ -21,11 +21,15 @@ export function hubCommands(program: Command): void {
       process.stdout.write(`outpost hub listening on ${running.url}\n`);
       process.stdout.write(`root hash: ${running.rootHash}\n`);
       if (running.mqtt) process.stdout.write(`mqtt broker (${running.mqtt.mode}): ${running.mqtt.urls.join(" ")}\n`);
-      if (running.adminToken) {
+      // A token given in OUTPOST_ADMIN_TOKEN is known already: printing it would only put it in the
+      // logs (a service's output goes to the journal). A made-up one has no other way out.
+      if (running.adminToken && process.env.OUTPOST_ADMIN_TOKEN === undefined) {
         process.stdout.write(
           `\nAdmin API token (shown once, only its hash is stored; keep it safe):\n  ${running.adminToken}\n` +
           `  export OUTPOST_HUB_URL=${running.url} OUTPOST_TOKEN=<that token>\n\n`,
         );
+      } else if (running.adminToken) {
+        process.stdout.write("admin API token: the one set in OUTPOST_ADMIN_TOKEN (not printed)\n");
       }
       const stop = async () => { await running.close(); process.exit(0); };
       process.once("SIGINT", stop);

@@ -57,7 +57,7 @@ export function operatorCommands(program: Command): void {
       ["labels", Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",")],
     ]));
   });
-  sites.command("revoke <site...>").description("stop trusting sites' keys (lost or compromised): their agents are refused from now on").action(async (names: string[], _o, cmd: Command) => {
+  sites.command("revoke <site...>").description("stop trusting sites' keys (lost, stolen, retired): refused at once over HTTPS and MQTT; they stay listed as revoked, and come back only by enrolling with a new key").action(async (names: string[], _o, cmd: Command) => {
     const client = operatorClient(g(cmd));
     const done: SiteView[] = [];
     for (const n of names) done.push(await client.revokeSite(n));

@@ -4,7 +4,7 @@ import { MAX_REPORTS_FILE_BYTES, REPORTS_IMPORT_PATH } from "./airgap/index.ts";
 import { agentApi } from "./api/agent/index.ts";
 import type { HubDeps, HubEnv } from "./api/deps.ts";
 import { errorBody, errorResponse, HttpError } from "./api/errors.ts";
-import { limitBody, requestLog } from "./api/middleware.ts";
+import { drainUnreadBody, limitBody, requestLog } from "./api/middleware.ts";
 import { ARTIFACT_UPLOAD_PATH } from "./api/operator/artifacts.ts";
 import { operatorApi } from "./api/operator/index.ts";
 import { registerOpenApi } from "./openapi/routes.ts";
@@ -22,6 +22,7 @@ export const MAX_REPORTS_BODY_BYTES = 4 * 1024 * 1024;
 export function createHubApp(deps: HubDeps): Hono<HubEnv> {
   const app = new Hono<HubEnv>();
   app.use("*", requestLog(deps.logger));
+  app.use("*", drainUnreadBody());
   // One registry per app; handlers that count things (report ingestion) reach it through deps.
   const metrics = (deps.metrics ??= new HubMetrics(deps));
   app.use("*", metrics.middleware());

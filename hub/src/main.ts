@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
+import type { DestinationStream } from "pino";
 import { createHubApp } from "./app.ts";
 import { artifactMaxBytes } from "./artifacts/config.ts";
 import { ArtifactStore } from "./artifacts/store.ts";
@@ -36,6 +37,8 @@ export interface StartHubOptions extends MqttOptions {
   /** Lifetime of issued bundles, default 168 h; env OUTPOST_BUNDLE_TTL_SECONDS (short-lived bundles for expiry tests). */
   bundleTtlHours?: number;
   logLevel?: string;
+  /** Where log lines go (default stdout); a test embedding the hub reads them from here. */
+  logDestination?: DestinationStream;
   rootKeys?: number;
   rootThreshold?: number;
   /** Seconds between rollout engine ticks, default 2; env OUTPOST_ROLLOUT_TICK_SECONDS; 0 = no timer (tests call `rollouts.tick(now)`). */
@@ -96,7 +99,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const trustedProxies = TrustedProxies.parse(opts.trustedProxies ?? process.env.OUTPOST_TRUSTED_PROXIES ?? "");
   const publicUrl = parsePublicUrl(opts.publicUrl ?? process.env.OUTPOST_PUBLIC_URL);
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const logger = createLogger(opts.logLevel ?? "info");
+  const logger = createLogger(opts.logLevel ?? "info", opts.logDestination);
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
   const hub = await openDb({ url: databaseUrl, authToken: opts.databaseAuthToken ?? process.env.DATABASE_AUTH_TOKEN });
   let mqtt: RunningMqtt | null = null;

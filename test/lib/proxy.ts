@@ -15,6 +15,8 @@ export class TamperingProxy {
   rewrite: Rewrite = () => undefined;
   /** Every bundle the hub served, per site, as captured in transit. */
   readonly captured = new Map<string, string[]>();
+  /** Every bearer token that passed (agents' request JWTs): what an eavesdropper would hold. */
+  readonly bearers = new Set<string>();
   url = "";
 
   constructor(private readonly upstream: () => string) {
@@ -40,6 +42,7 @@ export class TamperingProxy {
     const res = await fetch(this.upstream() + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
     const body = await res.text();
     const auth = req.headers.authorization?.replace(/^Bearer /, "");
+    if (auth) this.bearers.add(auth);
     let site: string | null = null;
     try { site = auth ? (decodeJwt(auth).iss as string) : null; } catch { /* not an agent call */ }
     const path = (req.url ?? "").split("?")[0]!;

@@ -2,9 +2,14 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { HttpError, validationError } from "./errors.ts";
 
-/** Reads and validates a JSON body: 400 BAD_JSON if it does not parse, 400 VALIDATION naming the field if the schema refuses it. */
+/** Invalid UTF-8 is refused, not quietly turned into U+FFFD and stored. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Reads and validates a JSON body: 400 BAD_JSON if it is not UTF-8 JSON, 400 VALIDATION naming the field if the schema refuses it. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  const text = await c.req.text();
+  const bytes = await c.req.arrayBuffer();
+  let text: string;
+  try { text = utf8.decode(bytes); } catch { throw new HttpError(400, "BAD_JSON", "request body is not valid UTF-8"); }
   let raw: unknown;
   try {
     raw = text.trim() === "" ? {} : JSON.parse(text);

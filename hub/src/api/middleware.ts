@@ -31,3 +31,34 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
     onError: (c) => c.json(errorBody("PAYLOAD_TOO_LARGE", `request body is larger than ${maxBytes} bytes`), 413, { connection: "close" }),
   });
 }
+
+/** How much of an unread body is read and dropped so its answer arrives; past this the connection is closed. */
+export const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A request refused before its body was read (a 401 on a large upload, a 413 on a declared length)
+ * must still get its answer to the client, and leave a usable connection. Left unread, the body
+ * stays in flight: the server drops the socket with it and the client sees its request (or its next
+ * one on the same keep-alive connection) fail with EPIPE / "other side closed" instead of the 4xx.
+ * So the rest is read and dropped, up to DRAIN_MAX_BYTES; a bigger one is cut off with
+ * `connection: close`.
+ */
+export function drainUnreadBody(maxBytes = DRAIN_MAX_BYTES): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const body = c.req.raw.body;
+    if (!body || c.req.raw.bodyUsed) return;
+    let seen = 0;
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        seen += value.byteLength;
+        if (seen > maxBytes) break;
+      }
+    } catch { /* the client went away: nothing left to answer */ }
+    await reader.cancel().catch(() => {});
+    c.header("connection", "close");
+  };
+}

@@ -29,6 +29,8 @@ export interface EmbeddedBroker {
   siteClients(): number;
   /** Disconnects connected sites that are no longer approved (revoked or removed). */
   sweep(): Promise<number>;
+  /** Closes the session of one site now (it was removed); its next login is refused by the CONNECT check. */
+  disconnect(site: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,14 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
   }
 
   const clients = () => Object.values((broker as unknown as { clients: Record<string, Client> }).clients ?? {});
+  const close = (keep: (site: string) => boolean): number => {
+    let n = 0;
+    for (const c of clients()) {
+      const who = identities.get(c);
+      if (who?.kind === "site" && !keep(who.site)) { c.close(); n++; }
+    }
+    return n;
+  };
   return {
     port: (tcp.address() as AddressInfo).port,
     wsPort: http ? (http.address() as AddressInfo).port : null,
@@ -109,12 +119,13 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
     siteClients: () => clients().filter((c) => identities.get(c)?.kind === "site").length,
     sweep: async () => {
       const approved = await approvedSiteNames(o.hub);
-      let n = 0;
-      for (const c of clients()) {
-        const who = identities.get(c);
-        if (who?.kind === "site" && !approved.has(who.site)) { c.close(); n++; }
-      }
+      const n = close((site) => approved.has(site));
       if (n) log.info({ disconnected: n }, "disconnected sites that are no longer approved");
+      return n;
+    },
+    disconnect: async (site) => {
+      const n = close((s) => s !== site);
+      if (n) log.info({ site }, "disconnected a revoked site");
       return n;
     },
     close: async () => {

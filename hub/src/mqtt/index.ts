@@ -51,6 +51,7 @@ export async function startMqtt(o: { hub: HubDb; logger: Logger; now: () => Date
         access: {
           // Agents reach the broker by the name they reach the hub by, unless told otherwise.
           info: async (site, requestHost) => ({ urls: cfg.publicUrls.length ? cfg.publicUrls : urlsFor(requestHost), username: site, clientId: site, passwordScheme: "jwt" }),
+          revoke: async (site) => { await embedded.disconnect(site); },
         },
         close: async () => { await bus.close(); await embedded.close(); },
       }, log);
@@ -78,6 +79,8 @@ export async function startMqtt(o: { hub: HubDb; logger: Logger; now: () => Date
     mode: "external", urls: cfg.publicUrls, notifier: bus.notifier, bus, embedded: null, sweep,
     access: {
       info: async (site) => ({ urls: cfg.publicUrls, username: site, clientId: site, passwordScheme: "secret", password: await ds().provisionSite(site) }),
+      // Deleting the account makes Mosquitto drop the session at once.
+      revoke: async (site) => { await ds().removeSite(site); },
     },
     close: () => bus.close(),
   }, log);

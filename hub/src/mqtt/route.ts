@@ -7,6 +7,11 @@ import { HttpError } from "../api/errors.ts";
 export interface MqttAccess {
   /** Broker coordinates for an approved site; `requestHost` is the host name the agent reached the hub by. */
   info(site: string, requestHost: string): Promise<MqttInfo>;
+  /**
+   * Cuts a site's broker access now, once it is no longer approved (removed): its session is closed
+   * and, on an external broker, its account deleted. The periodic sweep does the same within 5 s.
+   */
+  revoke(site: string): Promise<void>;
 }
 
 /**

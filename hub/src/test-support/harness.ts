@@ -63,15 +63,19 @@ export async function agentTrust(t: TestHub, site: TestSite, pinnedHash = t.hub.
 /**
  * Row count and a hash of every row, per table: equal snapshots mean nothing was written. The audit
  * log is left out (recording refused calls is its job, hub/src/audit), and so is the rollout lease,
- * which the scheduler renews on its own timer.
+ * which the scheduler renews on its own timer. `ignore` leaves out more bookkeeping that a refused
+ * agent request writes by design: the token ids it burnt (`used_jtis`), a site's `last_seen_at`.
  */
-export async function snapshotDb(db: HubDb): Promise<Record<string, { rows: number; hash: string }>> {
+export async function snapshotDb(db: HubDb, ignore: { tables?: string[]; columns?: Record<string, string[]> } = {}): Promise<Record<string, { rows: number; hash: string }>> {
   const tables = await db.client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('audit_log', 'leases') ORDER BY name");
   const out: Record<string, { rows: number; hash: string }> = {};
   for (const t of tables.rows) {
     const name = String(t.name);
+    if (ignore.tables?.includes(name)) continue;
     const rows = await db.client.execute(`SELECT * FROM "${name}" ORDER BY rowid`);
-    const h = createHash("sha256").update(JSON.stringify(rows.rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).digest("hex");
+    const skip = new Set(ignore.columns?.[name] ?? []);
+    const kept = skip.size ? rows.rows.map((r) => rows.columns.map((c, i) => (skip.has(c) ? null : r[i]))) : rows.rows;
+    const h = createHash("sha256").update(JSON.stringify(kept, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).digest("hex");
     out[name] = { rows: rows.rows.length, hash: h };
   }
   return out;

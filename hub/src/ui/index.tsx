@@ -30,6 +30,11 @@ export type DashboardDeps = Pick<HubDeps, "hub" | "now" | "shutdown" | "logger" 
 
 const TITLES: Record<number, string> = { 400: "Not accepted", 403: "Not allowed", 404: "Not found", 409: "Not possible now" };
 
+/** A form body no browser sends (a broken multipart body, found by test/faults) is a 400, not a 500. */
+async function readForm(c: Context) {
+  try { return await c.req.parseBody(); } catch { throw new HubError(400, "BAD_FORM", "the form body could not be read"); }
+}
+
 /**
  * The dashboard, mounted at /ui: server-rendered pages over the operator API (called in-process
  * through `fetch`, the hub app's own), a stylesheet and one small script for live rollout progress.
@@ -53,7 +58,7 @@ export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
     render(c, <LoginPage next={next} error={error} notice={signedOutMessage(c.req.query("why"))} oidcIssuer={deps.oidc?.config.issuer} />, status);
   ui.get("/login", (c) => loginPage(c, safeNext(c.req.query("next"))));
   ui.post("/login", auditSignIn(deps, "/ui/login"), async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const token = typeof form.token === "string" ? form.token.trim() : "";
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
     if (!token) return loginPage(c, next, "Paste a token to sign in.", 400);
@@ -91,7 +96,7 @@ export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
   });
 
   ui.post("/project", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const name = typeof form.project === "string" ? form.project : "";
     // The list the API gave for this caller: a project they have no role in cannot be picked.
     if (!c.get("session").projects.some((p) => p.name === name)) throw new HubError(403, "NO_ROLE", `you have no role in project '${name}'`);
@@ -118,7 +123,7 @@ export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
   };
   ui.get("/rollouts", (c) => rolloutsPage(c));
   ui.post("/rollouts", async (c) => {
-    const parsed = parseRolloutForm(await c.req.parseBody());
+    const parsed = parseRolloutForm(await readForm(c));
     if ("error" in parsed) return rolloutsPage(c, parsed.error);
     const api = c.get("api");
     try {

@@ -1,6 +1,6 @@
 import type { CryptoKey } from "jose";
 import { signAgentJwt } from "../auth/agent-jwt.ts";
-import { MAX_BUNDLE_BYTES } from "../bundle/payload.ts";
+import { MAX_BUNDLE_JWS_CHARS } from "../bundle/payload.ts";
 import { TrustBundle } from "../trust/documents.ts";
 import {
   AgentRoutes, BUNDLE_VERSION_HEADER, EnrollResponse, ReportsResponse,
@@ -8,9 +8,6 @@ import {
 } from "../protocol/agent.ts";
 import { MQTT_INFO_PATH, MqttInfo } from "../protocol/mqtt.ts";
 import { errorFrom, joinUrl, request } from "./http.ts";
-
-/** A JWS of a MAX_BUNDLE_BYTES payload, base64url-encoded, plus a header and signature. */
-const MAX_BUNDLE_JWS_CHARS = Math.ceil(MAX_BUNDLE_BYTES * 1.4) + 1024;
 
 /**
  * Reads at most `limit` characters of a body and drops the rest: an endless answer (a hostile

@@ -57,7 +57,7 @@ export class OperatorClient {
   listSites() { return this.call("GET", OperatorRoutes.sites, z.object({ sites: z.array(SiteView) })).then((r) => r.sites); }
   getSite(site: string) { return this.call("GET", OperatorRoutes.site(site), SiteView); }
   approveSite(site: string) { return this.call("POST", OperatorRoutes.approve(site), SiteView, {}); }
-  /** Stops trusting the site's key: its agent calls and broker logins are refused from now on. */
+  /** Stops trusting the site's key at once (HTTPS and MQTT); it stays listed as revoked. */
   revokeSite(site: string) { return this.call("POST", OperatorRoutes.revoke(site), SiteView, {}); }
   labelSite(site: string, set: Record<string, string>, remove: string[] = []) {
     return this.call("PATCH", OperatorRoutes.labels(site), SiteView, { set, remove });

@@ -62,13 +62,33 @@ export const EventType = z.enum([
   "drift-healed", "heal-failed", "step-quarantined", "stale", "ceph-health", "keys-updated",
 ]);
 export type EventType = z.output<typeof EventType>;
+/**
+ * How deep an event's free-form `details` may nest. Deeper JSON parses (JSON.parse does not recurse)
+ * but cannot be stored or served again (JSON.stringify does): a few thousand levels made the hub
+ * answer 500 and drop a whole MQTT batch. The agent's own details nest a handful of levels.
+ */
+export const MAX_DETAILS_DEPTH = 32;
+
+/** Whether `v` nests at most `max` arrays / objects deep; iterative, so any depth is safe to ask about. */
+export function nestsAtMost(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== "object") continue;
+    if (d >= max) return false;
+    for (const child of Object.values(x)) stack.push([child, d + 1]);
+  }
+  return true;
+}
+
 export const EventBody = z.strictObject({
   type: EventType,
   severity: z.enum(["info", "warning", "error"]).default("info"),
   message: z.string().max(4096),
   bundleVersion: z.number().int().min(0).optional(),
   code: z.string().max(64).optional(),
-  details: z.record(z.string(), z.unknown()).optional(),
+  details: z.record(z.string(), z.unknown())
+    .refine((d) => nestsAtMost(d, MAX_DETAILS_DEPTH), `nested more than ${MAX_DETAILS_DEPTH} levels deep`).optional(),
 });
 export type EventBody = z.output<typeof EventBody>;
 

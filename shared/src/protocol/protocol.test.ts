@@ -1,6 +1,6 @@
 import { ulid } from "ulid";
 import { describe, expect, it } from "vitest";
-import { BundleQuery, EnrollRequest, MAX_LONG_POLL_S, MAX_REPORTS_PER_POST, ReportItem, ReportsRequest } from "./agent.ts";
+import { BundleQuery, EnrollRequest, MAX_DETAILS_DEPTH, MAX_LONG_POLL_S, MAX_REPORTS_PER_POST, nestsAtMost, ReportItem, ReportsRequest } from "./agent.ts";
 import { LabelMap } from "./labels.ts";
 import { AssignRequest, CreateReleaseRequest } from "./operator.ts";
 
@@ -14,6 +14,19 @@ describe("agent protocol schemas", () => {
     // A body of the wrong kind is refused, not coerced.
     expect(ReportItem.safeParse({ id: ulid(), at, kind: "telemetry", body: status }).success).toBe(false);
     expect(ReportItem.safeParse({ id: ulid(), at, kind: "event", body: { type: "made-up", message: "x" } }).success).toBe(false);
+  });
+
+  it("event details nest at most MAX_DETAILS_DEPTH levels (deeper JSON cannot be stored: found by test/faults)", () => {
+    // `levels` objects one inside the other, details itself the outermost.
+    const nested = (levels: number) => { let v: unknown = 1; for (let i = 0; i < levels; i++) v = { k: v }; return v as Record<string, unknown>; };
+    const event = (details: Record<string, unknown>) => ({ id: ulid(), at, kind: "event", body: { type: "applied", message: "x", details } });
+    expect(ReportItem.safeParse(event(nested(MAX_DETAILS_DEPTH))).success).toBe(true);
+    const refused = ReportItem.safeParse(event(nested(MAX_DETAILS_DEPTH + 1)));
+    expect(refused.error?.issues[0]?.path).toEqual(["body", "details"]);
+    // Checked without recursion: a hundred thousand levels is answered, not a stack overflow.
+    expect(nestsAtMost(JSON.parse("[".repeat(100_000) + "]".repeat(100_000)), 32)).toBe(false);
+    expect(nestsAtMost({ a: [1, { b: [] }], c: "x" }, 4)).toBe(true);
+    expect(nestsAtMost({ a: [1, { b: [] }] }, 3)).toBe(false);
   });
 
   it("report ids must be ULIDs (the hub de-duplicates on them)", () => {

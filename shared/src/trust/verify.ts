@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { compactVerify, decodeProtectedHeader, flattenedVerify, base64url } from "jose";
-import { BundlePayload, MAX_BUNDLE_BYTES } from "../bundle/payload.ts";
+import { BundlePayload, MAX_BUNDLE_BYTES, maxBundleJwsChars } from "../bundle/payload.ts";
 import type { Artifact } from "../bundle/spec.ts";
 import { GeneralJws, KeysDocument, RootDocument, type PublicJwk, type TrustBundle } from "./documents.ts";
 import { VerifyError, type VerifyCode } from "./errors.ts";
@@ -108,7 +108,7 @@ export interface VerifiedBundle { payload: BundlePayload; kid: string }
  * site, expiry, version.
  */
 export async function verifyBundle(state: TrustState, jws: string, now: Date, maxBytes = MAX_BUNDLE_BYTES): Promise<{ state: TrustState } & VerifiedBundle> {
-  if (jws.length > maxBytes * 1.4 + 1024) throw new VerifyError("BUNDLE_TOO_LARGE", `${jws.length} bytes`);
+  if (jws.length > maxBundleJwsChars(maxBytes)) throw new VerifyError("BUNDLE_TOO_LARGE", `${jws.length} bytes`);
   let header;
   try { header = decodeProtectedHeader(jws); } catch { throw new VerifyError("BUNDLE_MALFORMED", "not a compact JWS"); }
   if (jws.split(".").length !== 3 || header.alg !== "EdDSA" || header.typ !== BUNDLE_TYP || typeof header.kid !== "string") {

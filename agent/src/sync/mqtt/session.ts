@@ -1,13 +1,11 @@
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { HubError, MqttInfo, MqttTopics, ReportsResponse, type AgentClient, type ReportItem } from "@outpost/shared";
+import { HubError, MAX_BUNDLE_JWS_CHARS, MqttInfo, MqttTopics, ReportsResponse, type AgentClient, type ReportItem } from "@outpost/shared";
 import { sleep } from "../../lib/sleep.ts";
 import type { Store } from "../../store/db.ts";
 import { kvGet, kvSet } from "../../store/kv.ts";
 import { backoffDelay, type BackoffPolicy } from "../backoff.ts";
 
-/** Same cap as the HTTPS client: anything larger is handed on truncated and refused as BUNDLE_TOO_LARGE. */
-const MAX_BUNDLE_MESSAGE_BYTES = Math.ceil(256 * 1024 * 1.4) + 1024;
 const ACK_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A connection that lived this long was a success: the next failure starts the backoff afresh. */
@@ -169,7 +167,9 @@ export class MqttSession {
 
   #onMessage(topic: string, payload: Buffer): void {
     if (topic === MqttTopics.bundle(this.d.site)) {
-      const jws = payload.subarray(0, MAX_BUNDLE_MESSAGE_BYTES + 1).toString("utf8");
+      // The HTTPS client's cap (it was a quarter of it here: a valid bundle over 256 KiB failed over MQTT
+      // only); anything larger is handed on truncated and refused as BUNDLE_TOO_LARGE.
+      const jws = payload.subarray(0, MAX_BUNDLE_JWS_CHARS + 1).toString("utf8");
       // One at a time, in arrival order: verification and storage must not interleave.
       this.#bundleChain = this.#bundleChain.then(() => this.d.onBundle(jws)).catch((e: unknown) => {
         this.d.log.error({ err: (e as Error).message }, "could not process a bundle received over mqtt");

@@ -52,6 +52,27 @@ describe("POST /agent/v1/enroll", () => {
       .rejects.toMatchObject({ status: 409, code: "SITE_EXISTS" });
   });
 
+  it("a removed site comes back only with a new key and a token of its project; the old key stays refused", async () => {
+    const { token } = await t.op.createToken({ uses: 2 });
+    const old = await newSite(t, "site-a");
+    await old.client.enroll({ token, site: "site-a", publicKey: old.key.publicJwk });
+    await t.op.approveSite("site-a");
+    expect((await t.op.revokeSite("site-a")).status).toBe("revoked");
+    await expect(old.client.bundle(0, 0)).rejects.toMatchObject({ status: 403, code: "AUTH_SITE_REVOKED" });
+    // The old key enrolling again (a second use of the token, or a fresh one) changes nothing.
+    expect(await old.client.enroll({ token, site: "site-a", publicKey: old.key.publicJwk })).toEqual({ site: "site-a", status: "revoked" });
+    await t.op.createProject("other");
+    const foreign = await newSite(t, "site-a");
+    await expect(foreign.client.enroll({ token: (await t.op.inProject("other").createToken()).token, site: "site-a", publicKey: foreign.key.publicJwk }))
+      .rejects.toMatchObject({ status: 409, code: "SITE_EXISTS" });
+
+    const fresh = await newSite(t, "site-a");
+    expect(await fresh.client.enroll({ token, site: "site-a", publicKey: fresh.key.publicJwk })).toEqual({ site: "site-a", status: "pending" });
+    expect(await t.op.approveSite("site-a")).toMatchObject({ status: "approved", state: null, appliedVersion: null });
+    expect(await fresh.client.bundle(0, 0)).toEqual({ status: 204 });
+    await expect(old.client.bundle(0, 0)).rejects.toMatchObject({ status: 401, code: "AUTH_INVALID" });
+  });
+
   it("refuses bad, tampered, expired and used-up tokens with 401 and creates nothing", async () => {
     const s = await newSite(t, "site-a");
     const enroll = (token: string) => s.client.enroll({ token, site: "site-a", publicKey: s.key.publicJwk });

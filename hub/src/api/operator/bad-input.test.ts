@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t.stop(); });
 
-interface Case { name: string; method: string; path: string; body?: string | object; token?: string | null; status: number; code: string; issue?: string; message?: RegExp }
+interface Case { name: string; method: string; path: string; body?: string | Buffer | object; token?: string | null; status: number; code: string; issue?: string; message?: RegExp }
 const api = (p: string) => `/api/v1${p}`;
 const release = { name: "web", version: "2", spec: {} };
 
@@ -26,6 +26,7 @@ const cases: Case[] = [
   { name: "unknown nested field", method: "POST", path: api("/releases"), body: { ...release, spec: { lxd: { instancez: [] } } }, status: 400, code: "VALIDATION", issue: "spec.lxd.instancez" },
   { name: "2 MiB body", method: "POST", path: api("/releases"), body: { ...release, description: "x".repeat(2 * 1024 * 1024) }, status: 413, code: "PAYLOAD_TOO_LARGE" },
   { name: "invalid JSON", method: "POST", path: api("/releases"), body: "{\"name\": \"web\",", status: 400, code: "BAD_JSON" },
+  { name: "invalid UTF-8 inside a JSON string", method: "POST", path: api("/releases"), body: Buffer.concat([Buffer.from('{"name":"web","version":"9","description":"caf'), Buffer.from([0xff]), Buffer.from('","spec":{}}')]), status: 400, code: "BAD_JSON", message: /UTF-8/ },
   { name: "JSON that is not an object", method: "POST", path: api("/releases"), body: "[1,2]", status: 400, code: "VALIDATION", issue: "(body)" },
   { name: "duplicate release", method: "POST", path: api("/releases"), body: { name: "web", version: "1", spec: {} }, status: 409, code: "RELEASE_EXISTS", message: /web@1/ },
   { name: "selector: unbalanced paren", method: "POST", path: api("/assignments"), body: { release: { name: "web", version: "1" }, selector: "a in (b" }, status: 400, code: "SELECTOR", issue: "selector", message: /a in \(b/ },
@@ -55,7 +56,7 @@ describe("bad operator input", () => {
     const res = await raw(t.hub.url + c.path, c.token === undefined ? t.hub.adminToken : c.token, {
       method: c.method,
       headers: { "content-type": "application/json" },
-      body: c.body === undefined ? undefined : typeof c.body === "string" ? c.body : JSON.stringify(c.body),
+      body: c.body === undefined ? undefined : typeof c.body === "string" ? c.body : Buffer.isBuffer(c.body) ? new Uint8Array(c.body) : JSON.stringify(c.body),
     });
     const body = (await res.json()) as { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
     expect({ status: res.status, code: body.error.code }).toEqual({ status: c.status, code: c.code });

@@ -8,7 +8,6 @@ import { readJson, readParam } from "../input.ts";
 import { EmptyBody } from "./route-table.ts";
 import { findSite, listSiteViews, siteView } from "./site-view.ts";
 
-
 export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
   app.get("/sites", async (c) => c.json({ sites: await listSiteViews(deps.hub.db, c.get("project").id) }));
 
@@ -33,13 +32,21 @@ export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
     const name = readParam(c, "site", SiteName);
     const projectId = c.get("project").id;
     await readJson(c, EmptyBody);
-    // Every agent call and MQTT login checks the status, so this takes effect on the site's next
-    // request; the brokers drop its connection within their 5 s sweep.
+    // Every agent call and MQTT login checks the status, so the key is refused from the site's next
+    // request; its MQTT session is cut below rather than at the brokers' 5 s sweep. The row stays,
+    // listed as revoked, with its reports and audit trail; enrolling again with a NEW key brings the
+    // name back (enroll.ts).
     const view = await deps.hub.transaction(async (tx) => {
       const site = await findSite(tx, name, projectId);
       if (site.status !== "revoked") await tx.update(sites).set({ status: "revoked" }).where(eq(sites.id, site.id));
       return siteView(tx, name, projectId);
     });
+    try {
+      await deps.mqtt?.revoke(name);
+    } catch (e) {
+      // The broker is away: the periodic sweep cuts the site when it is back; its key is refused already.
+      deps.logger.warn({ site: name, err: (e as Error).message }, "could not cut the revoked site's MQTT access now");
+    }
     deps.logger.info({ site: name }, "site revoked");
     return c.json(view);
   });
