@@ -2,13 +2,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
-import { monotonicFactory } from "ulid";
-import { AgentClient, HubError, OperatorClient, importPrivate, newKeyPair, type ReportItemInput } from "@outpost/shared";
+import { OperatorClient } from "@outpost/shared";
 import { storeRelease } from "../test/lib/releases.ts";
 import { spawnOutpost } from "../test/lib/processes.ts";
 import { FleetSimulator } from "./fleet/simulator.ts";
 import { argValue, machine, procCpuS, procMemMiB, quantile } from "./lib.ts";
+import { lightSite, reportsPerSecond, statusReport } from "./ingest.ts";
 import { progress } from "./rollout.ts";
 
 /**
@@ -26,7 +25,6 @@ import { progress } from "./rollout.ts";
  *   file on the same disk, one transaction per batch;
  * - the hub's and the simulator's CPU and memory in each phase.
  */
-const ulid = monotonicFactory();
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RESULTS = join(import.meta.dirname, "RESULTS.md");
 const BEGIN = "<!-- bench fleet: figures begin (written by `pnpm bench fleet`) -->";
@@ -146,68 +144,6 @@ async function deliver(op: OperatorClient, fleet: FleetSimulator, hubPid: number
   // on this machine's cores) bounds the figure too: say how much of the machine they took.
   const simCores = ((await fleet.stats()).reduce((a, s) => a + s.cpuS, 0) - sim0) / ((Date.now() - start) / 1000);
   return { assignS, totalS, p50S: (quantile(times, 0.5) - start) / 1000, cores: (procCpuS(hubPid) - cpu0) / totalS, simCores };
-}
-
-async function lightSite(url: string, token: string, name: string): Promise<AgentClient> {
-  const keys = await newKeyPair();
-  const client = new AgentClient(url, name, await importPrivate(keys.privateJwk));
-  // Enrolling again with the same key is idempotent: a connection reset under load is simply retried.
-  for (let i = 0; ; i++) {
-    try { await client.enroll({ token, site: name, publicKey: keys.publicJwk }); return client; } catch (e) {
-      if (i >= 5 || !(e instanceof HubError) || !e.transient) throw e;
-      await wait(500);
-    }
-  }
-}
-
-function statusReport(): ReportItemInput {
-  const at = new Date().toISOString();
-  return { id: ulid(), at, kind: "status", body: { bundleVersion: 0, release: null, state: "in-sync", stale: false, lastAppliedAt: null, agentVersion: "bench" } };
-}
-function eventReport(i: number): ReportItemInput {
-  return { id: ulid(), at: new Date().toISOString(), kind: "event", body: { type: "drift-healed", message: `bench event ${i}`, details: { kind: "lxd.instance", name: `pos-${i % 10}` } } };
-}
-
-/**
- * Reports per second through POST /agent/v1/reports from `sites` light clients (real keys and
- * request JWTs), `concurrency` batches in flight; then the same rows straight into a libSQL file.
- */
-async function reportsPerSecond(url: string, token: string, seconds: number, dir: string, hubPid: number) {
-  const sites = 100, concurrency = 64, batch = 20;
-  const clients = await Promise.all(Array.from({ length: sites }, (_, i) => lightSite(url, token, `ingest-${String(i).padStart(5, "0")}`)));
-  const lat: number[] = [];
-  let reports = 0, posts = 0;
-  const cpu0 = procCpuS(hubPid);
-  const t0 = performance.now();
-  const end = Date.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-    for (let k = w; Date.now() < end; k += concurrency) {
-      const items = Array.from({ length: batch }, (_, i) => (i === 0 ? statusReport() : eventReport(i)));
-      const t = performance.now();
-      const res = await clients[k % sites]!.reports(items);
-      lat.push(performance.now() - t);
-      reports += res.stored;
-      posts++;
-    }
-  }));
-  const elapsed = (performance.now() - t0) / 1000;
-  const cores = (procCpuS(hubPid) - cpu0) / elapsed;
-
-  // Baseline: the same rows (same columns, JSON bodies, ULID keys) into a libSQL file on the same disk.
-  const db = createClient({ url: `file:${join(dir, "baseline.db")}` });
-  await db.execute("PRAGMA journal_mode=WAL");
-  await db.execute("CREATE TABLE reports (id TEXT PRIMARY KEY, site_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL)");
-  await db.execute("CREATE INDEX reports_site_at ON reports (site_id, at)");
-  let base = 0;
-  const b0 = performance.now();
-  for (const bend = Date.now() + seconds * 1000; Date.now() < bend;) {
-    const items = Array.from({ length: batch }, (_, i) => (i === 0 ? statusReport() : eventReport(i)));
-    await db.batch(items.map((r) => ({ sql: "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", args: [r.id, "site", r.kind, Date.parse(r.at), Date.now(), JSON.stringify(r.body)] })), "write");
-    base += batch;
-  }
-  const baselinePerSecond = base / ((performance.now() - b0) / 1000);
-  db.close();
-  return { sites, concurrency, batch, perSecond: reports / elapsed, requestsPerSecond: posts / elapsed, p99: quantile(lat, 0.99), baselinePerSecond, cores };
 }
 
 function writeResults(lines: string[], o: { n: number; procs: number }): void {

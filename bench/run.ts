@@ -7,6 +7,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   reconcile: async (args) => (await import("./reconcile.ts")).benchReconcile(args),
   notify: async (args) => (await import("./notify.ts")).benchNotify(args),
   fleet: async (args) => (await import("./fleet.ts")).benchFleet(args),
+  ingest: async (args) => (await import("./ingest.ts")).benchIngest(args),
 };
 
 const [name, ...args] = process.argv.slice(2);
