@@ -1,7 +1,7 @@
-import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OperatorClient } from "@outpost/shared";
+import { start as startSqld, type SqldHandle } from "../daemons/sqld.ts";
 import { Fleet } from "../lib/fleet.ts";
 import { spawnOutpost, waitFor, type OutpostProcess } from "../lib/processes.ts";
 import { storeRelease } from "../lib/releases.ts";
@@ -9,29 +9,31 @@ import { startsPerSite, waitForRollout } from "../lib/rollouts.ts";
 import { SimFleet } from "../lib/sim-fleet.ts";
 
 /**
- * Two hub processes on ONE libSQL database: only the holder of the DB lease runs the engine (every
- * engine event names its replica); when the holder is SIGKILLed the other takes the lease over
- * once it expires and finishes the rollout, and no site is started twice.
+ * Two hub processes, each with its own data directory, on ONE database server (the real sqld, as
+ * replicas run in production): only the holder of the DB lease runs the engine (every engine event
+ * names its replica); when the holder is SIGKILLed the other takes the lease over once it expires
+ * and finishes the rollout, and no site is started twice.
  */
-describe("two hub replicas on one database", () => {
+describe("two hub replicas on one database server (sqld)", () => {
   const fleet = new Fleet();
   let other!: OutpostProcess;
   let otherUrl = "";
   const names = ["hq-1", "hq-2", "hq-3", "hq-4", "hq-5", "hq-6"];
   let sims!: SimFleet;
-  const dbUrl = () => `file:${join(fleet.hubDataDir, "hub.db")}`;
+  let sqld!: SqldHandle;
   const leaseHolder = async () => {
-    const db = createClient({ url: dbUrl() });
+    const db = createClient({ url: sqld.url });
     try { return (await db.execute("SELECT holder FROM leases WHERE name = 'rollouts'")).rows[0]?.holder as string | undefined; } finally { db.close(); }
   };
   const pidOf = (holder: string) => Number(holder.split(":").at(-2));
 
   beforeAll(async () => {
-    await fleet.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
-    other = spawnOutpost("hub-b", ["hub", "start", "--data-dir", fleet.hubDataDir, "--port", "0", "--database-url", dbUrl()], { OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
+    sqld = await startSqld();
+    await fleet.startHub({ OUTPOST_ROLLOUT_TICK_SECONDS: "1", DATABASE_URL: sqld.url });
+    other = spawnOutpost("hub-b", ["hub", "start", "--data-dir", `${fleet.dir}/hub-b`, "--port", "0", "--database-url", sqld.url], { OUTPOST_ROLLOUT_TICK_SECONDS: "1" });
     otherUrl = (await other.waitForOutput(/outpost hub listening on (http:\/\/\S+)/))[1]!;
   });
-  afterAll(async () => { await sims?.close(); await other.kill("SIGKILL"); await fleet.close(); });
+  afterAll(async () => { await sims?.close(); await other?.kill("SIGKILL"); await fleet.close(); await sqld?.stop(); });
 
   it("only the lease holder acts, and the other replica takes over when it dies", async () => {
     const holder = await waitFor("a replica to hold the lease", leaseHolder);
