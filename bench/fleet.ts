@@ -88,7 +88,7 @@ export async function benchFleet(args: string[]): Promise<void> {
     const enrollHubCpu = procCpuS(hubPid) - cpu0;
     process.stdout.write("\r\x1b[K");
     say(`  ${n} sites enrolled, approved and connected over MQTT in ${enrollS.toFixed(0)} s (${(n / enrollS).toFixed(0)} sites/s; hub CPU ${(enrollHubCpu / enrollS).toFixed(2)} cores; state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
-    await wait(5000);
+    await wait(30_000); // past the enrolment burst (first reports, outbox flushes): what holding them costs at rest
     const heldMqtt = await holding(hubPid, probeOnce, seconds);
     say(`  holding ${n} MQTT sessions: agent request p50 ${heldMqtt.probe.p50.toFixed(1)} ms (x${(heldMqtt.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldMqtt.probe.p99.toFixed(1)} ms (x${(heldMqtt.probe.p99 / idle.p99).toFixed(1)}); hub RSS ${heldMqtt.rss.toFixed(0)} MiB (${(((heldMqtt.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldMqtt.cores.toFixed(3)} cores`);
 
@@ -100,7 +100,7 @@ export async function benchFleet(args: string[]): Promise<void> {
     await fleet.restart({ transport: "https" });
     process.stdout.write("\r\x1b[K");
     say(`  ${n} agents restarted on the HTTPS long-poll (55 s) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-    await wait(10_000); // every agent's first long-poll reaches the hub and is held
+    await wait(30_000); // every agent's first long-poll reaches the hub and is held, and the restart burst is over
     const heldHttps = await holding(hubPid, probeOnce, seconds);
     say(`  holding ${n} long-polls: agent request p50 ${heldHttps.probe.p50.toFixed(1)} ms (x${(heldHttps.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldHttps.probe.p99.toFixed(1)} ms (x${(heldHttps.probe.p99 / idle.p99).toFixed(1)}); hub RSS ${heldHttps.rss.toFixed(0)} MiB (${(((heldHttps.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldHttps.cores.toFixed(3)} cores`);
     const httpsDelivery = await deliver(op, fleet, hubPid, "1.1", 2);
