@@ -61,7 +61,7 @@ export async function benchFleet(args: string[]): Promise<void> {
     // The latency probe: one more site, a light client (real key, real request JWTs), asking what a
     // site asks all day: "anything new?" (wait=0, answered 204) and "here are my reports".
     const { token: probeToken } = await op.createToken({ autoApprove: true, uses: 200 });
-    const probe = await lightSite(url, probeToken, "probe-00000");
+    const probe = (await lightSite(url, probeToken, "probe-00000")).client;
     const probeOnce = async (): Promise<Probe> => {
       const ms: number[] = [];
       for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
