@@ -30,8 +30,6 @@ export interface HttpsSyncDeps {
   onApproval?: (pending: boolean) => void;
 }
 
-/** Extra time on top of `wait` before the agent gives up on a long-poll answer. */
-const LONG_POLL_GRACE_MS = 15_000;
 /** A 204 answered faster than this is not really long-polling: pace the loop so it cannot spin. */
 const MIN_CYCLE_MS = 1000;
 const PENDING_CAP_MS = 15_000;
@@ -72,7 +70,8 @@ export class HttpsSync {
         const known = await this.d.knownVersion();
         const wait = this.d.longPollSeconds;
         const started = Date.now();
-        const answer = await this.d.client.bundle(known, wait, AbortSignal.any([signal, AbortSignal.timeout(wait * 1000 + LONG_POLL_GRACE_MS)]));
+        // The client gives up after wait + hubTimeoutSeconds (a TIMEOUT, retried like an unreachable hub).
+        const answer = await this.d.client.bundle(known, wait, signal);
         this.clearAll();
         this.d.onApproval?.(false);
         this.attempt = 0;
