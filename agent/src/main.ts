@@ -21,6 +21,7 @@ import { KV, kvSet } from "./store/kv.ts";
 import { newestReportId } from "./store/outbox.ts";
 import { HttpsSync } from "./sync/https.ts";
 import { clockWatch } from "./sync/clock.ts";
+import { HubLink } from "./sync/link.ts";
 import { createTransport } from "./sync/mqtt/index.ts";
 import { serialIntake } from "./sync/mqtt/intake.ts";
 import { ensureEnrolled, EnrollError } from "./trust/enroll.ts";
@@ -75,9 +76,11 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
     // Late-bound: the flusher needs the events' nudge and the events need the flusher; wire by closure.
     let events: Events | null = null;
+    const link = new HubLink({ store, log });
     const client = new AgentClient(config.hubUrl, config.site, identity.privateKey, {
       timeoutMs: config.hubTimeoutSeconds * 1000,
       onClockOffset: clockWatch({ events: () => events, log }),
+      onOutcome: (e) => (e === null ? link.ok() : link.failed(e)),
     });
     const hubBackoff = { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs };
     // The LXD driver reads the enforced bundle's artifacts synchronously while planning: keep a copy,

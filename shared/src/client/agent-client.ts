@@ -40,6 +40,8 @@ export interface AgentClientOptions {
   timeoutMs?: number;
   /** Called when the estimated offset of this host's clock from the hub's changes (see clock.ts). */
   onClockOffset?: (offsetMs: number, hubDate: string) => void;
+  /** Called after every call but those the caller aborted: null when it worked, else the error it throws. */
+  onOutcome?: (error: unknown) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -106,20 +108,39 @@ export class AgentClient {
     }
   }
 
-  async enroll(body: EnrollRequest): Promise<EnrollResponse> {
+  /** Runs one public call and tells onOutcome how it went. */
+  private async tracked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      const out = await fn();
+      this.opts.onOutcome?.(null);
+      return out;
+    } catch (e) {
+      if (!signal?.aborted) this.opts.onOutcome?.(e);
+      throw e;
+    }
+  }
+
+  enroll(body: EnrollRequest): Promise<EnrollResponse> { return this.tracked(() => this.enrollOnce(body)); }
+  keys(): Promise<TrustBundle> { return this.tracked(() => this.keysOnce()); }
+  /** Long-poll: answers at once when the hub holds a version newer than `known`, else after `wait` s with 204. */
+  bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> { return this.tracked(() => this.bundleOnce(known, wait, signal), signal); }
+  reports(reports: ReportItemInput[]): Promise<ReportsResponse> { return this.tracked(() => this.reportsOnce(reports)); }
+  /** How to reach the hub's MQTT broker (404 MQTT_DISABLED when the hub runs without one). */
+  mqtt(): Promise<MqttInfo> { return this.tracked(() => this.mqttOnce()); }
+
+  private async enrollOnce(body: EnrollRequest): Promise<EnrollResponse> {
     const res = await this.call(AgentRoutes.enroll, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (!res.ok) throw await errorFrom(res);
     return this.body(res, AgentRoutes.enroll, async (r) => EnrollResponse.parse(await r.json()));
   }
 
-  async keys(): Promise<TrustBundle> {
+  private async keysOnce(): Promise<TrustBundle> {
     const res = await this.call(AgentRoutes.keys, {});
     if (!res.ok) throw await errorFrom(res);
     return this.body(res, AgentRoutes.keys, async (r) => TrustBundle.parse(await r.json()));
   }
 
-  /** Long-poll: answers at once when the hub holds a version newer than `known`, else after `wait` s with 204. */
-  async bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
+  private async bundleOnce(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
     const res = await this.call(`${AgentRoutes.bundle}?known=${known}&wait=${wait}`, { authed: true, headers: { "if-none-match": `"v${known}"` } }, wait * 1000, signal);
     if (res.status === 204 || res.status === 304) { await res.body?.cancel(); return { status: 204 }; }
     if (!res.ok) throw await errorFrom(res);
@@ -127,14 +148,13 @@ export class AgentClient {
     return { status: 200, jws, version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
   }
 
-  async reports(reports: ReportItemInput[]) {
+  private async reportsOnce(reports: ReportItemInput[]): Promise<ReportsResponse> {
     const res = await this.call(AgentRoutes.reports, { method: "POST", authed: true, headers: { "content-type": "application/json" }, body: JSON.stringify({ reports }) });
     if (!res.ok) throw await errorFrom(res);
     return this.body(res, AgentRoutes.reports, async (r) => ReportsResponse.parse(await r.json()));
   }
 
-  /** How to reach the hub's MQTT broker (404 MQTT_DISABLED when the hub runs without one). */
-  async mqtt(): Promise<MqttInfo> {
+  private async mqttOnce(): Promise<MqttInfo> {
     const res = await this.call(MQTT_INFO_PATH, { authed: true });
     if (!res.ok) throw await errorFrom(res);
     return this.body(res, MQTT_INFO_PATH, async (r) => MqttInfo.parse(await r.json()));
