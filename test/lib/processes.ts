@@ -41,8 +41,10 @@ export class OutpostProcess {
   }
 }
 
-export function spawnOutpost(name: string, args: string[], env: Record<string, string | undefined> = {}): OutpostProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** `wrap`: a command that runs the process inside it (e.g. `faketime -f +1h`, an `unshare` that gives it its own /etc/hosts). */
+export function spawnOutpost(name: string, args: string[], env: Record<string, string | undefined> = {}, wrap: string[] = []): OutpostProcess {
+  const [cmd, ...pre] = [...wrap, process.execPath, CLI, ...args] as [string, ...string[]];
+  const child = spawn(cmd, pre, {
     cwd: REPO,
     env: { ...process.env, OUTPOST_LOG_LEVEL: process.env.OUTPOST_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
  *   meanwhile stay open on the agent's side and never carry a byte again, even after `pass()`
  *   (the uplink's NAT forgot them), so only the agent's own timeouts get it out.
  * - `refuse()`: nothing listens on the port any more (ECONNREFUSED); open connections are reset.
+ * - `reset()`: open connections are reset, new ones work.
  * - `delayMs`: every chunk the hub sends arrives that much later (a slow hub or a congested link).
  * - `truncate`: the answer to a request whose request line matches is cut after the header and
  *   `keepBodyBytes` bytes of body, then both sides are closed (a connection dropped mid-answer).
@@ -59,9 +60,14 @@ export class TcpProxy {
     this.mode = "refuse";
     const server = this.server;
     this.server = null;
+    this.reset();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Resets every open connection (as a hub restart or a rebooted router does); new ones work as before. */
+  reset(): void {
     for (const p of this.pairs) { p.client.resetAndDestroy(); p.upstream?.destroy(); this.stats.reset++; }
     this.pairs.clear();
-    if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
   close(): Promise<void> { return this.refuse(); }
