@@ -85,7 +85,22 @@ export async function fleetLedger(hubDataDir: string, sites: Record<string, stri
   return { total, bad };
 }
 
-/** Hub answers with a 5xx, from the hub's own log (one "request failed" line per 5xx answer). */
+/** The hub's "request failed" log lines: one per 5xx answer. */
+function failedRequests(hubOutput: string): string[] {
+  return hubOutput.split("\n").filter((l) => l.includes('"msg":"request failed"') && /"status":5\d\d/.test(l));
+}
+
+/**
+ * 503 on GET /agent/v1/mqtt is the hub saying, on purpose, that it cannot reach its external broker
+ * right now (MQTT_UNAVAILABLE: retry later); the fault cases count those on their own.
+ */
+const brokerUnavailable = (l: string) => l.includes('"path":"/agent/v1/mqtt"') && l.includes('"status":503');
+
+/** 5xx answers from the hub, from its own log, but for the deliberate 503 above. */
 export function serverErrors(hubOutput: string): number {
-  return (hubOutput.match(/"status":5\d\d[^\n]*request failed|request failed[^\n]*"status":5\d\d/g) ?? []).length;
+  return failedRequests(hubOutput).filter((l) => !brokerUnavailable(l)).length;
+}
+
+export function brokerUnavailableAnswers(hubOutput: string): number {
+  return failedRequests(hubOutput).filter(brokerUnavailable).length;
 }

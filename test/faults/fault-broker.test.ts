@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteSimObject, getSimObject, readAgentStatus } from "@outpost/agent";
+import { start as startMosquitto, type MosquittoHandle } from "../daemons/mosquitto.ts";
+import { freePort } from "../daemons/util.ts";
+import { Fleet } from "../lib/fleet.ts";
+import { deliveries, waitDelivered } from "../lib/mqtt.ts";
+import { waitFor } from "../lib/processes.ts";
+import { storeRelease } from "../lib/releases.ts";
+import { brokerUnavailableAnswers, fleetLedger, serverErrors } from "./lib/ledger.ts";
+import { recordCase } from "./report.ts";
+
+/**
+ * The broker goes away under sites that use MQTT alone (transport mqtt: no HTTPS fallback for
+ * bundles or reports): the hub's embedded broker dies with a SIGKILLed hub and comes back on the same
+ * port, then on another one (the hub advertises where it is now); an external Mosquitto is killed and
+ * replaced by a fresh one that has lost its accounts. Each time the agents keep enforcing, queue their
+ * events, reconnect by themselves (fetching their broker address and credentials again when the old
+ * ones no longer work), then take the next release over MQTT and deliver every event exactly once.
+ */
+const env = { OUTPOST_TRANSPORT: "mqtt", OUTPOST_BACKOFF_CAP_MS: "1000", OUTPOST_HUB_TIMEOUT_SECONDS: "4" };
+
+async function driftAndQueue(fleet: Fleet, site: string): Promise<void> {
+  const dir = fleet.stateDir(site);
+  expect(await deleteSimObject(dir, "lxd.instance", "pos-1")).toBe(true);
+  await waitFor(`${site}: pos-1 recreated while the broker is down`, () => getSimObject(dir, "lxd.instance", "pos-1"), 30_000);
+  await waitFor(`${site}: the repair's event queued`, async () => (await readAgentStatus(dir)).recentEvents.some((e) => e.type === "drift-healed"), 30_000);
+}
+
+describe("broker restarts under MQTT-only sites", () => {
+  describe("the embedded broker, with the hub SIGKILLed", () => {
+    const fleet = new Fleet();
+    const sites = ["mq-1", "mq-2"];
+    let mqttPort = 0;
+    let version = 0;
+
+    beforeAll(async () => {
+      mqttPort = await freePort();
+      await fleet.startHub({ OUTPOST_MQTT_PORT: String(mqttPort) });
+      for (const v of ["4.0", "4.1", "4.2"]) await fleet.op.createRelease(storeRelease(v));
+      const { token } = await fleet.op.createToken({ autoApprove: true, uses: sites.length });
+      for (const s of sites) await fleet.startAgent(s, { token, env });
+      await waitFor("sites enrolled", async () => (await fleet.op.listSites()).length === sites.length);
+      await fleet.op.assign({ name: "store", version: "4.0" }, "");
+      version = 1;
+      await waitDelivered(fleet.op, sites, version, "mqtt", 30_000);
+    });
+    afterAll(() => fleet.close());
+
+    it("same port, then another port: sites reconnect by themselves and lose nothing", async () => {
+      const restarts: string[] = [];
+      for (const [i, move] of [false, true].entries()) {
+        await fleet.stopHub("SIGKILL");
+        for (const s of sites) await driftAndQueue(fleet, s);
+        if (move) mqttPort = await freePort();
+        await fleet.startHub({ OUTPOST_MQTT_PORT: String(mqttPort) });
+        restarts.push(move ? `SIGKILL, back on a new port ${mqttPort}` : "SIGKILL, back on the same port");
+        await fleet.op.assign({ name: "store", version: `4.${i + 1}` }, "");
+        version++;
+        await waitDelivered(fleet.op, sites, version, "mqtt", 45_000);
+        await fleet.waitApplied(sites, () => version, 30_000);
+      }
+      for (const s of sites) {
+        const d = await deliveries(fleet.op, s);
+        expect(d.map((x) => `${x.version}:${x.via}`).sort()).toEqual(["1:mqtt", "2:mqtt", "3:mqtt"]);
+      }
+      const { total, bad } = await waitFor("every event at the hub", async () => {
+        const l = await fleetLedger(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
+        return l.total.missing.length === 0 ? l : null;
+      }, 30_000);
+      expect(bad).toEqual({});
+      const errors5xx = serverErrors(fleet.hub.text());
+      expect(errors5xx).toBe(0);
+      recordCase({
+        id: "broker-embedded-restart", section: "Faults", title: "Embedded broker restart (hub SIGKILLed), MQTT-only sites",
+        done: `Two real agent processes on transport mqtt (bundles and reports over the broker only). The hub, and its embedded broker with it, was SIGKILLed twice: ${restarts.join("; ")}. While it was down each site had an instance deleted.`,
+        checked: "Each site healed the drift with the broker gone and queued the event; after each restart it reconnected by itself (after the move, by asking the hub over HTTPS where the broker is now), received the next release over MQTT (each version exactly once, none over HTTPS) and applied it; every event it journaled was stored at the hub exactly once, in order; no 5xx.",
+        figures: { "broker restarts": restarts.length, "bundles delivered over mqtt": sites.length * version, "events produced": total.produced, "events stored": total.stored, "events lost": total.missing.length, "5xx seen": errors5xx },
+        totals: { eventsProduced: total.produced, eventsStored: total.stored, serverErrors: errors5xx, dataLost: total.missing.length },
+      });
+    });
+  });
+
+  describe("an external Mosquitto, killed and replaced by one without accounts", () => {
+    const fleet = new Fleet();
+    const sites = ["mqx-1", "mqx-2"];
+    let broker!: MosquittoHandle;
+    const admin = { adminUser: "outpost-admin", adminPassword: `pw-${Date.now().toString(36)}` };
+    let version = 0;
+
+    beforeAll(async () => {
+      broker = await startMosquitto({ dynsec: admin });
+      await fleet.startHub({ MQTT_URL: broker.url, MQTT_USERNAME: admin.adminUser, MQTT_PASSWORD: admin.adminPassword });
+      for (const v of ["5.0", "5.1"]) await fleet.op.createRelease(storeRelease(v));
+      const { token } = await fleet.op.createToken({ autoApprove: true, uses: sites.length });
+      for (const s of sites) await fleet.startAgent(s, { token, env });
+      await waitFor("sites enrolled", async () => (await fleet.op.listSites()).length === sites.length);
+      await fleet.op.assign({ name: "store", version: "5.0" }, "");
+      version = 1;
+      await waitDelivered(fleet.op, sites, version, "mqtt", 30_000);
+    });
+    afterAll(async () => { await fleet.close(); await broker?.stop(); });
+
+    it("sites get new broker accounts from the hub and lose nothing", async () => {
+      await broker.stop();
+      for (const s of sites) await driftAndQueue(fleet, s);
+      broker = await startMosquitto({ dynsec: admin, port: broker.port });
+      await fleet.op.assign({ name: "store", version: "5.1" }, "");
+      version++;
+      await waitDelivered(fleet.op, sites, version, "mqtt", 45_000);
+      await fleet.waitApplied(sites, () => version, 30_000);
+      const { total, bad } = await waitFor("every event at the hub", async () => {
+        const l = await fleetLedger(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
+        return l.total.missing.length === 0 ? l : null;
+      }, 30_000);
+      expect(bad).toEqual({});
+      const errors5xx = serverErrors(fleet.hub.text());
+      expect(errors5xx).toBe(0);
+      recordCase({
+        id: "broker-mosquitto-restart", section: "Faults", title: "External Mosquitto killed, replaced by one that lost its accounts",
+        done: "Two real agent processes on transport mqtt through a real Mosquitto 2 (dynamic security). The broker was stopped; each site had an instance deleted; a fresh Mosquitto came up on the same port with an empty account database.",
+        checked: "Each site healed the drift and queued the event while the broker was gone; then, refused by the new broker, it fetched new credentials from the hub by itself (the hub re-provisioned its account), took the next release over MQTT and applied it; every event it journaled was stored at the hub exactly once, in order; no 5xx other than the hub's deliberate 503 MQTT_UNAVAILABLE ('cannot reach the broker right now', counted on its own) while the new broker was not yet provisioned.",
+        figures: { "broker restarts": 1, "503 MQTT_UNAVAILABLE (deliberate)": brokerUnavailableAnswers(fleet.hub.text()), "events produced": total.produced, "events stored": total.stored, "events lost": total.missing.length, "5xx seen": errors5xx },
+        totals: { eventsProduced: total.produced, eventsStored: total.stored, serverErrors: errors5xx, dataLost: total.missing.length },
+      });
+    });
+  });
+});
