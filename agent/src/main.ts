@@ -14,6 +14,7 @@ import { Reconciler } from "./reconcile/reconciler.ts";
 import { Events } from "./report/events.ts";
 import { Flusher } from "./report/flusher.ts";
 import { Reporter } from "./report/reporter.ts";
+import { watchStorage } from "./report/storage.ts";
 import { currentBundle } from "./store/bundles.ts";
 import { openStore } from "./store/db.ts";
 import { journalAppend } from "./store/journal.ts";
@@ -115,9 +116,11 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       onBundle: async (jws) => { await mqttIntake?.receive(jws, "mqtt"); }, backoff: hubBackoff, log, signal,
     });
     flusher = new Flusher({ store, sender: transport.reports, log, intervalMs: config.reportIntervalSeconds * 1000, backoff: hubBackoff, signal });
+    watchStorage({ store, events, log, stateDir: config.stateDir });
     reporter = new Reporter({
-      store, log, signal, intervalMs: config.reportIntervalSeconds * 1000, outboxMax: config.outboxMax,
+      store, stateDir: config.stateDir, log, signal, intervalMs: config.reportIntervalSeconds * 1000, outboxMax: config.outboxMax,
       onQueued: () => flusher?.kick(),
+      sendDirect: (items) => transport.reports.reports(items),
       driverMetrics: async () => {
         const m: Record<string, number> = {};
         for (const drv of drivers) {

@@ -8,6 +8,7 @@ import { outboxCount } from "./store/outbox.ts";
 import { isStale, readReconcileRecord } from "./reconcile/record.ts";
 import { isEnrolled, readEnrollment } from "./trust/enroll.ts";
 import type { SiteState } from "@outpost/shared";
+import { freeBytes } from "./report/storage.ts";
 import type { HubLinkRecord } from "./sync/link.ts";
 
 /**
@@ -33,6 +34,8 @@ export interface AgentStatus {
   pendingReports: number;
   /** How the agent's last exchanges with the hub went (sync/link.ts); null before the first. */
   hub: HubLinkRecord | null;
+  /** Space left for the state file: at 0 the agent can record nothing, so it changes nothing. */
+  stateDirFreeBytes: number | null;
   recentEvents: { at: string; type: string; severity: string; message: string; code?: string }[];
 }
 
@@ -64,6 +67,7 @@ export async function readAgentStatus(stateDir: string, now = new Date()): Promi
       message: rec.message ?? null,
       pendingReports,
       hub: (link as HubLinkRecord | undefined) ?? null,
+      stateDirFreeBytes: freeBytes(stateDir),
       // Every event is journaled when emitted (sent or still queued), so the journal alone is the history.
       recentEvents: journal
         .filter((j) => EVENT_TYPES.has(j.type.slice("event:".length)))

@@ -49,6 +49,7 @@ export function agentCommands(program: Command): void {
           `last applied:    ${s.lastAppliedAt ? `${s.lastAppliedAt} (${ago(s.lastAppliedAt)})` : "never"}`,
           `pending reports: ${s.pendingReports}`,
           `hub:             ${hubLine(s.hub)}`,
+          `state dir free:  ${s.stateDirFreeBytes === null ? "?" : `${(s.stateDirFreeBytes / 1048576).toFixed(1)} MiB`}${s.stateDirFreeBytes === 0 ? "  FULL: the agent can record nothing, so it changes nothing on the site" : ""}`,
           "",
           "recent events:",
           s.recentEvents.length

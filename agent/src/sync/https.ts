@@ -38,6 +38,8 @@ export class HttpsSync {
   private attempt = 0;
   private enrolled = false;
   private said = new Set<string>();
+  /** Local failures said once (the state file refusing writes...), forgotten after a cycle that worked. */
+  private saidLocal = new Set<string>();
   private running: Promise<void> | null = null;
 
   constructor(private readonly d: HttpsSyncDeps) {}
@@ -83,6 +85,7 @@ export class HttpsSync {
           // A refused bundle will be offered again at once (the hub still has it): back off.
           if (outcome.kind === "rejected") delay = backoffDelay(this.attempt++, this.d.backoff);
         }
+        this.saidLocal.clear();
       } catch (e) {
         if (signal.aborted) break;
         // Waiting for approval is not an outage: poll at most every 15 s so approval takes effect soon.
@@ -110,7 +113,9 @@ export class HttpsSync {
     } else if (e instanceof HubError) {
       this.once(`refused:${e.code}`, () => log.error({ code: e.code, status: e.status }, `hub refused the request: ${e.message}`));
     } else {
-      log.error({ err: (e as Error).message }, "sync error");
+      // A local failure (the state file refusing writes, say) repeats on every retry: say it once until it clears.
+      const err = (e as Error).message;
+      if (!this.saidLocal.has(err)) { this.saidLocal.add(err); log.error({ err }, "sync error"); }
     }
   }
 }
