@@ -6,7 +6,7 @@
 export interface StorageFull { since: Date; failedWrites: number; error: string }
 
 export function isStorageFull(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
+  const code = (e as { code?: unknown } | undefined)?.code;
   const msg = (e as Error | undefined)?.message ?? "";
   return code === "SQLITE_FULL" || code === "ENOSPC" || /SQLITE_FULL|ENOSPC|disk is full/.test(msg);
 }
