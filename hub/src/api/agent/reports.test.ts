@@ -43,6 +43,16 @@ describe("POST /agent/v1/reports", () => {
     expect(await t.op.getSite("site-b")).toMatchObject({ state: "degraded", stale: true });
   });
 
+  it("a status from a clock running ahead does not block the next ones once the clock is fixed", async () => {
+    const c = await enrolledSite(t, "site-c");
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    await c.client.reports([status(inAnHour, { state: "applying", bundleVersion: 4 })]);
+    expect(await t.op.getSite("site-c")).toMatchObject({ state: "applying", appliedVersion: 4 });
+    // NTP corrects the clock: the next status is stamped with the real time, an hour "earlier".
+    await c.client.reports([status(new Date(Date.now() + 1000).toISOString(), { state: "in-sync", bundleVersion: 5 })]);
+    expect(await t.op.getSite("site-c")).toMatchObject({ state: "in-sync", appliedVersion: 5 });
+  });
+
   it("operators list reports newest first, filtered by site, kind and event type", async () => {
     const all = await t.op.reports({ limit: 1000 });
     const ats = all.map((r) => Date.parse(r.at));
