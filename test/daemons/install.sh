@@ -14,6 +14,7 @@ PACKAGES=(
   dpkg-dev                                                # dpkg-scanpackages: the host driver test builds an apt repo
   mosquitto mosquitto-clients                    # mosquitto, mosquitto_pub/_sub, mosquitto_ctrl
   chromium                                       # the dashboard test drives it headless (playwright-core)
+  faketime                                       # the clock-skew fault case runs agents an hour ahead / behind
 )
 
 start=$(date +%s.%N)
