@@ -6,7 +6,7 @@ import { Fleet } from "../lib/fleet.ts";
 import { sleep, waitFor } from "../lib/processes.ts";
 import { storeRelease } from "../lib/releases.ts";
 import { integrityCheck, withStateFile } from "../lib/state-file.ts";
-import { fleetLedger, producedEvents, serverErrors, storedEvents } from "./lib/ledger.ts";
+import { fleetLedgerSettled, producedEvents, serverErrors, storedEvents } from "./lib/ledger.ts";
 import { recordCase } from "./report.ts";
 
 /**
@@ -90,11 +90,7 @@ describe("agent SIGKILLed 20 times mid-apply", () => {
     }
 
     // Nothing lost, nothing twice, in order, over all twenty kills.
-    await waitFor("every event at the hub", async () => {
-      for (const s of sites) if ((await outboxIntact(s)).atHub !== (await producedEvents(fleet.stateDir(s))).length) return false;
-      return true;
-    }, 30_000);
-    const { total, bad } = await fleetLedger(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
+    const { total, bad } = await fleetLedgerSettled(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
     expect(bad).toEqual({});
     expect(total.stored).toBe(total.produced);
     const midApply = kills.filter((k) => k.midApply).length;

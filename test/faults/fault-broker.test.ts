@@ -6,7 +6,7 @@ import { Fleet } from "../lib/fleet.ts";
 import { deliveries, waitDelivered } from "../lib/mqtt.ts";
 import { waitFor } from "../lib/processes.ts";
 import { storeRelease } from "../lib/releases.ts";
-import { brokerUnavailableAnswers, fleetLedger, serverErrors } from "./lib/ledger.ts";
+import { brokerUnavailableAnswers, fleetLedgerSettled, serverErrors } from "./lib/ledger.ts";
 import { recordCase } from "./report.ts";
 
 /**
@@ -24,6 +24,15 @@ async function driftAndQueue(fleet: Fleet, site: string): Promise<void> {
   expect(await deleteSimObject(dir, "lxd.instance", "pos-1")).toBe(true);
   await waitFor(`${site}: pos-1 recreated while the broker is down`, () => getSimObject(dir, "lxd.instance", "pos-1"), 30_000);
   await waitFor(`${site}: the repair's event queued`, async () => (await readAgentStatus(dir)).recentEvents.some((e) => e.type === "drift-healed"), 30_000);
+}
+
+/** Every event of every site at the hub exactly once, in order, and no 5xx: the end of each case. */
+async function settled(fleet: Fleet, sites: string[]) {
+  const { total, bad } = await fleetLedgerSettled(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
+  expect(bad).toEqual({});
+  const errors5xx = serverErrors(fleet.hub.text());
+  expect(errors5xx).toBe(0);
+  return { total, errors5xx };
 }
 
 describe("broker restarts under MQTT-only sites", () => {
@@ -63,13 +72,7 @@ describe("broker restarts under MQTT-only sites", () => {
         const d = await deliveries(fleet.op, s);
         expect(d.map((x) => `${x.version}:${x.via}`).sort()).toEqual(["1:mqtt", "2:mqtt", "3:mqtt"]);
       }
-      const { total, bad } = await waitFor("every event at the hub", async () => {
-        const l = await fleetLedger(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
-        return l.total.missing.length === 0 ? l : null;
-      }, 30_000);
-      expect(bad).toEqual({});
-      const errors5xx = serverErrors(fleet.hub.text());
-      expect(errors5xx).toBe(0);
+      const { total, errors5xx } = await settled(fleet, sites);
       recordCase({
         id: "broker-embedded-restart", section: "Faults", title: "Embedded broker restart (hub SIGKILLed), MQTT-only sites",
         done: `Two real agent processes on transport mqtt (bundles and reports over the broker only). The hub, and its embedded broker with it, was SIGKILLed twice: ${restarts.join("; ")}. While it was down each site had an instance deleted.`,
@@ -108,13 +111,7 @@ describe("broker restarts under MQTT-only sites", () => {
       version++;
       await waitDelivered(fleet.op, sites, version, "mqtt", 45_000);
       await fleet.waitApplied(sites, () => version, 30_000);
-      const { total, bad } = await waitFor("every event at the hub", async () => {
-        const l = await fleetLedger(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
-        return l.total.missing.length === 0 ? l : null;
-      }, 30_000);
-      expect(bad).toEqual({});
-      const errors5xx = serverErrors(fleet.hub.text());
-      expect(errors5xx).toBe(0);
+      const { total, errors5xx } = await settled(fleet, sites);
       recordCase({
         id: "broker-mosquitto-restart", section: "Faults", title: "External Mosquitto killed, replaced by one that lost its accounts",
         done: "Two real agent processes on transport mqtt through a real Mosquitto 2 (dynamic security). The broker was stopped; each site had an instance deleted; a fresh Mosquitto came up on the same port with an empty account database.",

@@ -4,7 +4,7 @@ import { readAgentStatus } from "@outpost/agent";
 import { Fleet } from "../lib/fleet.ts";
 import { waitFor, type OutpostProcess } from "../lib/processes.ts";
 import { storeRelease } from "../lib/releases.ts";
-import { compareLedger, producedEvents, serverErrors, storedEvents } from "./lib/ledger.ts";
+import { serverErrors, siteLedgerSettled, type Ledger } from "./lib/ledger.ts";
 import { recordCase } from "./report.ts";
 
 /**
@@ -96,12 +96,9 @@ describe("agents with their clocks an hour off", () => {
     agents.set(s, await fleet.startAgent(s, { token, env })); // no faketime: NTP fixed it
     await fleet.waitApplied(sites, await assign("8.3"), 60_000);
 
-    const ledgers = new Map<string, ReturnType<typeof compareLedger>>();
+    const ledgers = new Map<string, Ledger>();
     for (const x of sites) {
-      const l = await waitFor(`${x}: every event at the hub`, async () => {
-        const c = compareLedger(await producedEvents(fleet.stateDir(x)), (await storedEvents(fleet.hubDataDir)).get(x) ?? []);
-        return c.missing.length === 0 ? c : null;
-      }, 30_000);
+      const l = await siteLedgerSettled(fleet.hubDataDir, x, fleet.stateDir(x));
       expect(l, x).toMatchObject({ missing: [], duplicated: [], foreign: [], outOfOrder: 0, idsUnsorted: 0 });
       ledgers.set(x, l);
     }

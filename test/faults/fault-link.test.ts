@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteSimObject, getSimObject, readAgentStatus } from "@outpost/agent";
 import { Fleet } from "../lib/fleet.ts";
 import { sleep, spawnOutpost, waitFor, type OutpostProcess } from "../lib/processes.ts";
 import { storeRelease } from "../lib/releases.ts";
 import { withStateFile } from "../lib/state-file.ts";
-import { compareLedger, producedEvents, serverErrors, storedEvents } from "./lib/ledger.ts";
+import { cpuSeconds, serverErrors, siteLedgerSettled } from "./lib/ledger.ts";
 import { PrivateDns } from "./lib/private-dns.ts";
 import { TcpProxy } from "./lib/tcp-proxy.ts";
 import { recordCase } from "./report.ts";
@@ -44,11 +43,6 @@ describe("a site's uplink failing in five ways", () => {
   });
   afterAll(async () => { await fleet.close(); await proxy.close(); dns.close(); });
 
-  /** CPU seconds the agent process has used (user + system), from /proc. */
-  const cpuSeconds = () => {
-    const f = readFileSync(`/proc/${agent.child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
   /** Reports the hub said it already had (re-sent after an ack was lost), journaled by the flusher since `seq`. */
   const duplicatesSince = (seq: number) => withStateFile(dir(), async (db) => (await db.execute({ sql: "SELECT detail FROM journal WHERE type = 'report-flushed' AND seq > ?", args: [seq] })).rows
     .reduce((n, r) => n + Number((JSON.parse(String(r.detail)) as { duplicates: number }).duplicates), 0));
@@ -69,7 +63,7 @@ describe("a site's uplink failing in five ways", () => {
 
   async function outage(o: Outage): Promise<void> {
     const before = await readAgentStatus(dir());
-    const logFrom = agent.text().length, seq0 = await lastSeq(), conn0 = proxy.stats.connections, cpu0 = cpuSeconds(), t0 = Date.now();
+    const logFrom = agent.text().length, seq0 = await lastSeq(), conn0 = proxy.stats.connections, cpu0 = cpuSeconds(agent.child.pid!), t0 = Date.now();
     await o.start();
     const version = before.bundleVersion! + 1;
     await fleet.op.assign({ name: "store", version: `3.${++release}` }, "");
@@ -93,13 +87,13 @@ describe("a site's uplink failing in five ways", () => {
       // Limping, not down: the release and the events get through while the fault lasts.
       await fleet.waitApplied([site], () => version, 60_000);
       slowApplySeconds = (Date.now() - t0) / 1000;
-      await waitFor("every event at the hub during the fault", async () => compareLedger(await producedEvents(dir()), (await storedEvents(fleet.hubDataDir)).get(site) ?? []).missing.length === 0, 60_000);
+      await siteLedgerSettled(fleet.hubDataDir, site, dir(), 60_000);
     }
     // Long enough for several timeouts and backoff rounds, however quickly the checks above passed.
     await sleep(t0 + MIN_FAULT_MS - Date.now());
     expect(agent.alive, "agent process still running").toBe(true);
     const faultSeconds = (Date.now() - t0) / 1000;
-    const cpuShare = (cpuSeconds() - cpu0) / faultSeconds;
+    const cpuShare = (cpuSeconds(agent.child.pid!) - cpu0) / faultSeconds;
     const connections = proxy.stats.connections - conn0;
     // Not spinning: a retry loop without backoff burns a core and opens thousands of connections.
     expect(cpuShare, "agent CPU share during the fault").toBeLessThan(0.5);
@@ -109,9 +103,8 @@ describe("a site's uplink failing in five ways", () => {
     const recoverFrom = Date.now();
     await fleet.waitApplied([site], () => version, 60_000);
     await waitFor("the agent status to show the hub link ok again", async () => (await readAgentStatus(dir())).hub?.state === "ok", 30_000);
-    await waitFor("every event at the hub", async () => compareLedger(await producedEvents(dir()), (await storedEvents(fleet.hubDataDir)).get(site) ?? []).missing.length === 0, 30_000);
+    const ledger = await siteLedgerSettled(fleet.hubDataDir, site, dir());
     const recoverSeconds = (Date.now() - recoverFrom) / 1000;
-    const ledger = compareLedger(await producedEvents(dir()), (await storedEvents(fleet.hubDataDir)).get(site) ?? []);
     expect(ledger).toMatchObject({ missing: [], duplicated: [], foreign: [], outOfOrder: 0, idsUnsorted: 0 });
     const errors5xx = serverErrors(fleet.hub.text());
     expect(errors5xx).toBe(0);

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
+import { waitFor } from "../../lib/processes.ts";
 import { withStateFile } from "../../lib/state-file.ts";
 
 /**
@@ -103,4 +105,26 @@ export function serverErrors(hubOutput: string): number {
 
 export function brokerUnavailableAnswers(hubOutput: string): number {
   return failedRequests(hubOutput).filter(brokerUnavailable).length;
+}
+
+/** Waits until the hub holds every event each site journaled, then returns the fleet's ledger. */
+export function fleetLedgerSettled(hubDataDir: string, sites: Record<string, string>, timeoutMs = 30_000): ReturnType<typeof fleetLedger> {
+  return waitFor("every journaled event at the hub", async () => {
+    const l = await fleetLedger(hubDataDir, sites);
+    return l.total.missing.length === 0 ? l : null;
+  }, timeoutMs);
+}
+
+/** The same for one site. */
+export async function siteLedgerSettled(hubDataDir: string, site: string, stateDir: string, timeoutMs = 30_000): Promise<Ledger> {
+  return waitFor(`every event ${site} journaled at the hub`, async () => {
+    const l = compareLedger(await producedEvents(stateDir), (await storedEvents(hubDataDir)).get(site) ?? []);
+    return l.missing.length === 0 ? l : null;
+  }, timeoutMs);
+}
+
+/** CPU seconds (user + system) a process has used, from /proc: a retry loop without backoff shows here. */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
