@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHub } from "@outpost/hub";
@@ -8,18 +7,18 @@ import { loadRollout } from "../hub/src/rollouts/store.ts";
 import type { TickStats } from "../hub/src/rollouts/scheduler.ts";
 import { HubError, OperatorClient } from "@outpost/shared";
 import { storeRelease } from "../test/lib/releases.ts";
-import { argValue, fmt, machine } from "./lib.ts";
+import { FleetSimulator } from "./fleet/simulator.ts";
+import { argValue, fmt, machine, procCpuS, procMemMiB } from "./lib.ts";
 
 /**
  * `pnpm bench rollout --sites N [--procs P]`: a real hub (in this process, so its CPU, memory and
- * engine ticks can be read directly) and N real sim agents spread over P child processes, talking
- * HTTP long-poll over loopback. Every site first runs store@1.0; then a 4-wave rollout
+ * engine ticks can be read directly) and N real sim agents spread over P child processes (the
+ * fleet simulator, bench/fleet), talking HTTP long-poll over loopback. Every site first runs store@1.0; then a 4-wave rollout
  * [1, 10%, 50%, 100%] takes them to store@1.1. Prints the wall time from start to 100% applied,
  * the hub's CPU and peak memory, and what the engine costs per tick at that size.
  */
-const hz = 100; // USER_HZ on Linux
-const procStat = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) / hz; };
-const vmHwmMiB = (pid: number | "self" = "self") => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const procStat = (pid: number) => procCpuS(pid);
+const vmHwmMiB = (pid: number | "self" = "self") => procMemMiB(pid, "VmHWM");
 const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The bench's own operator calls share the hub with N agents: retry a connection refused or timed out under that load. */
@@ -38,28 +37,18 @@ export async function benchRollout(args: string[]): Promise<void> {
   // --no-baseline: roll 1.1 out to sites that hold no bundle yet, instead of first taking them all to 1.0 (halves a long run).
   const baseline = !args.includes("--no-baseline");
   const dir = mkdtempSync(join(tmpdir(), "outpost-bench-rollout-"));
-  // The agents' state files go on tmpfs: N simulated sites would otherwise share one VM disk and
-  // its fsyncs, and the figures would measure that disk instead of the hub (whose file stays on disk).
-  const agentsDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "outpost-bench-agents-"));
-  const hub = await startHub({ dataDir: join(dir, "hub"), port: 0, logLevel: "warn", rolloutTickSeconds: 1 });
+  const hub = await startHub({ dataDir: join(dir, "hub"), port: 0, logLevel: "warn", rolloutTickSeconds: 1, mqttPort: 0, mqttWsPort: null });
   const op = new OperatorClient(hub.url, hub.adminToken!);
-  const children: ChildProcess[] = [];
+  let fleet: FleetSimulator | null = null;
   const ticks: TickStats[] = [];
   let lastSeen: TickStats | null = null;
   const tickWatch = setInterval(() => { const t = hub.rollouts.lastTick; if (t && t !== lastSeen && t.leader) { ticks.push(t); lastSeen = t; } }, 50);
-  console.log(`bench rollout: ${machine()}; ${n} sim agents in ${procs} child process(es) (state files on ${agentsDir.startsWith("/dev/shm") ? "tmpfs" : "disk"}), hub in this process (database on disk), HTTP long-poll on loopback`);
+  console.log(`bench rollout: ${machine()}; ${n} sim agents in ${procs} child process(es), hub in this process (database on disk), HTTP long-poll on loopback`);
   try {
     const { token } = await retry(() => op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 }));
     let t = performance.now();
-    const per = Math.ceil(n / procs);
-    await Promise.all(Array.from({ length: procs }, (_, p) => new Promise<void>((resolve, reject) => {
-      const count = Math.min(per, n - p * per);
-      const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "rollout-agents.ts"), hub.url, token, String(p * per), String(count), join(agentsDir, `agents-${p}`)], { stdio: ["ignore", "pipe", "inherit"] });
-      children.push(child);
-      child.stdout!.setEncoding("utf8").on("data", (d: string) => { if (d.includes("READY")) resolve(); });
-      child.once("exit", (code) => reject(new Error(`agent process ${p} exited with ${code}`)));
-    })));
-    console.log(`  ${n} agents enrolled and running in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    fleet = await FleetSimulator.start({ hubUrl: hub.url, token, sites: n, procs, prefix: "bench-", onProgress: progress("enrolled and running") });
+    process.stdout.write("\r\x1b[K"); console.log(`  ${n} agents enrolled and running in ${((performance.now() - t) / 1000).toFixed(1)} s (state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
 
     await retry(() => op.createRelease(storeRelease("1.0")));
     await retry(() => op.createRelease(storeRelease("1.1", { instances: 3 })));
@@ -75,7 +64,7 @@ export async function benchRollout(args: string[]): Promise<void> {
     if (baseline) console.log(`  baseline store@1.0 assigned in one transaction (${n} signed bundles) in ${assignS.toFixed(1)} s, applied everywhere after ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const ro = await retry(() => op.createRollout({ release: { name: "store", version: "1.1" }, selector: "", strategy: { waves: [1, "10%", "50%", "100%"], waveTimeoutSeconds: 1800 } }));
-    const cpu0 = cpuS(), kids0 = children.map((c) => procStat(c.pid!));
+    const cpu0 = cpuS(), kids0 = fleet.pids.map(procStat);
     ticks.length = 0;
     t = performance.now();
     await retry(() => op.rolloutAction(ro.id, "start"));
@@ -88,14 +77,14 @@ export async function benchRollout(args: string[]): Promise<void> {
     }
     const wall = (performance.now() - t) / 1000;
     const hubCpu = cpuS() - cpu0;
-    const kidsCpu = children.reduce((a, c, i) => a + procStat(c.pid!) - kids0[i]!, 0);
+    const kidsCpu = fleet.pids.reduce((a, pid, i) => a + procStat(pid) - kids0[i]!, 0);
     if (view.status !== "completed") throw new Error(`rollout ended ${view.status}: ${JSON.stringify(view.sites)}`);
 
     console.log(`  rollout [1, 10%, 50%, 100%] of ${n} sites (${baseline ? "store@1.0 -> 1.1" : "first bundle: store@1.1"}): ${view.sites.succeeded} applied and in sync, ${view.sites.failed} failed, ${view.sites.timedOut} timed out`);
     console.log(`    wall time start -> 100% applied   ${wall.toFixed(1)} s   (waves done at ${waveDone.map((s) => s.toFixed(1)).join(", ")} s)`);
     console.log(`    hub CPU during the rollout         ${hubCpu.toFixed(1)} s = ${(hubCpu / wall).toFixed(2)} cores (this process, incl. the bench's 1/s status polls)`);
     console.log(`    agents' CPU (${procs} processes)         ${kidsCpu.toFixed(1)} s = ${(kidsCpu / wall).toFixed(2)} cores`);
-    console.log(`    hub peak RSS (whole run)           ${fmt(vmHwmMiB())} MiB; agent processes ${children.map((c) => fmt(vmHwmMiB(c.pid!))).join(", ")} MiB`);
+    console.log(`    hub peak RSS (whole run)           ${fmt(vmHwmMiB())} MiB; agent processes ${fleet.pids.map((pid) => fmt(vmHwmMiB(pid))).join(", ")} MiB`);
     const acting = ticks.filter((x) => x.decisions > 0);
     const stat = (xs: number[]) => xs.length ? `median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms` : "-";
     console.log(`    engine ticks: ${ticks.length} (${acting.length} acted, ${acting.reduce((a, x) => a + x.started, 0)} site starts)`);
@@ -115,11 +104,20 @@ export async function benchRollout(args: string[]): Promise<void> {
     console.log(`    engine at ${n} sites, busiest tick (last wave of ${loaded.engine.waveSizes[last]} all reporting): decide ${median(runs).toFixed(1)} ms median of 20, read ${loadMs.toFixed(1)} ms`);
   } finally {
     clearInterval(tickWatch);
-    await Promise.all(children.map((c) => new Promise<void>((r) => { if (c.exitCode !== null) return r(); c.removeAllListeners("exit"); c.once("exit", () => r()); c.kill("SIGTERM"); setTimeout(() => c.kill("SIGKILL"), 20_000).unref(); })));
+    await fleet?.close();
     await hub.close();
     rmSync(dir, { recursive: true, force: true });
-    rmSync(agentsDir, { recursive: true, force: true });
   }
+}
+
+/** A one-line progress counter for long phases (enrolling thousands of sites takes minutes). */
+export function progress(what: string): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    if (Date.now() - last < 1000 && done < total) return;
+    last = Date.now();
+    process.stdout.write(`\r\x1b[K  ${done} / ${total} sites ${what}...`);
+  };
 }
 
 function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? 0; }

@@ -48,6 +48,15 @@ describe("outpost projects / users / tokens / audit", () => {
     expect(r.token).toMatch(/^opt1\./);
   });
 
+  it("enroll-token revoke|list and sites show", async () => {
+    const showing = outpost(["sites", "show", "no-such-site"]);
+    const tok = JSON.parse((await outpost(["--json", "enroll-token", "create", "--uses", "3"])).stdout) as { id: string };
+    expect((await outpost(["enroll-token", "revoke", tok.id])).stdout).toContain(`revoked enrollment token ${tok.id}`);
+    expect((await outpost(["enroll-token", "list"])).stdout).toMatch(new RegExp(`${tok.id}\\s+no\\s+0`));
+    const missing = await showing;
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/no site.*no-such-site.*HTTP 404/)]);
+  });
+
   it("completion bash completes commands, subcommands and options in a real bash", async () => {
     const script = (await outpost(["completion", "bash"])).stdout;
     const complete = async (line: string) => {

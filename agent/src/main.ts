@@ -37,6 +37,8 @@ export interface RunningAgent {
 export interface StartOptions {
   /** A pino logger to use instead of the default one on stdout (tests, embedding). */
   logger?: Logger;
+  /** Called when a bundle has passed verification and is stored (the fleet simulator times delivery with it). */
+  onBundleAccepted?: (version: number) => void;
 }
 
 /**
@@ -137,7 +139,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         return m;
       },
     });
-    const intake = new BundleIntake({ store, events, log, fetchKeys: () => client.keys(), onAccepted: () => { void refreshArtifacts().finally(() => reconciler.kick()); } });
+    const intake = new BundleIntake({ store, events, log, fetchKeys: () => client.keys(), onAccepted: (version) => { opts.onBundleAccepted?.(version); void refreshArtifacts().finally(() => reconciler.kick()); } });
     const enroll = () => ensureEnrolled({ store, client, identity, config, events, log });
 
     // First enrollment attempt up front, so a bad token or a taken name fails startAgent loudly;

@@ -28,6 +28,17 @@ export function operatorCommands(program: Command): void {
       });
       print(g(cmd), t, () => `${t.token}\n\nvalid for ${t.uses} site(s) until ${t.expiresAt}. On the site:\n  outpost agent start --hub <hub url> --site <name> --enroll-token ${t.token}`);
     });
+  token.command("list").description("the project's enrollment tokens (never their secrets)").action(async (_o, cmd: Command) => {
+    const list = await operatorClient(g(cmd)).listEnrollmentTokens();
+    print(g(cmd), list, () => list.length === 0 ? "no enrollment tokens: outpost enroll-token create" : table(
+      ["ID", "USABLE", "USES LEFT", "EXPIRES", "AUTO-APPROVE", "LABELS"],
+      list.map((t) => [t.id, t.usable ? "yes" : "no", t.usesLeft, t.expiresAt, t.autoApprove ? "yes" : "no", Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(",")]),
+    ));
+  });
+  token.command("revoke <id>").description("no new site can enroll with this token (sites that enrolled stay)").action(async (id: string, _o, cmd: Command) => {
+    const t = await operatorClient(g(cmd)).revokeEnrollmentToken(id);
+    print(g(cmd), t, () => `revoked enrollment token ${t.id}`);
+  });
 
   const sites = program.command("sites").description("the fleet's sites");
   sites.command("list").description("every site with its state and bundle").action(async (_o, cmd: Command) => {
@@ -37,6 +48,20 @@ export function operatorCommands(program: Command): void {
       list.map((s) => [s.name, s.status, s.stale ? `${s.state ?? "-"} (stale)` : s.state, s.bundleVersion, s.appliedVersion, s.release, ago(s.lastSeenAt),
         Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",")]),
     ));
+  });
+  sites.command("show <site>").description("one site: status, state, bundle, labels").action(async (name: string, _o, cmd: Command) => {
+    const s = await operatorClient(g(cmd)).getSite(name);
+    print(g(cmd), s, () => table(["FIELD", "VALUE"], [
+      ["site", s.name], ["status", s.status], ["state", s.stale ? `${s.state ?? "-"} (stale)` : s.state], ["release", s.release],
+      ["bundle issued", s.bundleVersion], ["bundle applied", s.appliedVersion], ["last seen", ago(s.lastSeenAt)],
+      ["labels", Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",")],
+    ]));
+  });
+  sites.command("revoke <site...>").description("stop trusting sites' keys (lost or compromised): their agents are refused from now on").action(async (names: string[], _o, cmd: Command) => {
+    const client = operatorClient(g(cmd));
+    const done: SiteView[] = [];
+    for (const n of names) done.push(await client.revokeSite(n));
+    print(g(cmd), done, () => done.map((s) => `revoked ${s.name}`).join("\n"));
   });
   sites.command("approve <site...>").description("let pending sites fetch bundles").action(async (names: string[], _o, cmd: Command) => {
     const client = operatorClient(g(cmd));

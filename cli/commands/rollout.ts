@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
-import { ROLLOUT_ACTIONS, type OperatorClient, type RolloutEventView, type RolloutView, type StrategyInput } from "@outpost/shared";
+import { ROLLOUT_ACTIONS, type OperatorClient, type RolloutEventView, type RolloutView, type SiteProgressState, type StrategyInput } from "@outpost/shared";
 import { operatorClient, type GlobalOptions } from "../context.ts";
 import { print, table } from "../output.ts";
 import { parseReleaseRef } from "./operator.ts";
@@ -138,6 +138,15 @@ export function rolloutCommands(program: Command): void {
     .action(async (id: string, o: { after: string; limit: string }, cmd: Command) => {
       const list = await operatorClient(g(cmd)).rolloutEvents(id, { after: Number(o.after), limit: Number(o.limit) });
       print(g(cmd), list, () => list.map(eventLine).join("\n") || "no events");
+    });
+
+  ro.command("sites <id>").description("the rollout's sites: wave and progress state")
+    .option("--state <state>", "pending | in-progress | succeeded | failed | timed-out").option("--wave <n>", "only this wave (1 = the canary)")
+    .action(async (id: string, o: { state?: string; wave?: string }, cmd: Command) => {
+      const list = await operatorClient(g(cmd)).rolloutSites(id, { state: o.state as SiteProgressState | undefined, wave: o.wave ? Number(o.wave) - 1 : undefined });
+      print(g(cmd), list, () => list.length === 0 ? "no sites (is the rollout started?)" : table(
+        ["SITE", "WAVE", "GROUP", "STATE", "BUNDLE", "ROLLBACK"],
+        list.map((s) => [s.site, s.wave + 1, s.group, s.state, s.bundleVersion, s.rollbackVersion])));
     });
 
   const help: Record<string, string> = {

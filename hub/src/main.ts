@@ -2,12 +2,12 @@ import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { createHubApp } from "./app.ts";
 import { artifactMaxBytes } from "./artifacts/config.ts";
 import { ArtifactStore } from "./artifacts/store.ts";
 import { ensureAdminToken } from "./auth/admin-token.ts";
+import { TrustedProxies } from "./audit/forwarded.ts";
 import { OidcVerifier, oidcConfigFromEnv, type OidcConfig } from "./auth/oidc.ts";
 import { purgeExpiredJtis } from "./auth/jti-store.ts";
 import { describeDbUrl, openDb, type HubDb } from "./db/client.ts";
@@ -44,6 +44,10 @@ export interface StartHubOptions extends MqttOptions {
   artifactMaxBytes?: number;
   /** Accept OIDC bearer tokens; env OUTPOST_OIDC_ISSUER, _AUDIENCE, _GROUPS_CLAIM, _ROLE_MAP; null = off even if set. */
   oidc?: OidcConfig | null;
+  /** Reverse proxies (comma list of IPs / CIDRs) whose X-Forwarded-* headers are believed; env OUTPOST_TRUSTED_PROXIES; default none. */
+  trustedProxies?: string;
+  /** The URL browsers reach the hub at (OIDC redirect URL); env OUTPOST_PUBLIC_URL; default: from each request. */
+  publicUrl?: string;
 }
 
 export interface RunningHub {
@@ -70,21 +74,39 @@ const KEYS_RENEW_CHECK_EVERY_MS = 6 * 3600_000;
 /** How long close() lets in-flight requests finish before cutting connections. */
 const CLOSE_GRACE_MS = 3000;
 
+/**
+ * Runs a first-start step that several replicas may run at once on one database: each step is
+ * idempotent once done, so a failure is tried again (jittered) before it counts.
+ */
+async function raceSafe<T>(what: string, step: () => Promise<T>, logger: { info: (o: object, m: string) => void }): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try { return await step(); } catch (e) {
+      if (attempt >= 4) throw e;
+      logger.info({ err: (e as Error).message, attempt }, `${what}: failed, maybe racing another replica's first start; trying again`);
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));
+    }
+  }
+}
+
 export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   const bundleTtlHours = opts.bundleTtlHours ?? ttlFromEnv() ?? 168; // checked before anything is created
   const rolloutTickSeconds = opts.rolloutTickSeconds ?? rolloutTickFromEnv() ?? 2;
   const maxArtifactBytes = artifactMaxBytes(opts.artifactMaxBytes);
   const oidcConfig = opts.oidc === undefined ? oidcConfigFromEnv() : opts.oidc;
+  const trustedProxies = TrustedProxies.parse(opts.trustedProxies ?? process.env.OUTPOST_TRUSTED_PROXIES ?? "");
+  const publicUrl = parsePublicUrl(opts.publicUrl ?? process.env.OUTPOST_PUBLIC_URL);
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger(opts.logLevel ?? "info");
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL ?? `file:${path.resolve(opts.dataDir, "hub.db")}`;
   const hub = await openDb({ url: databaseUrl, authToken: opts.databaseAuthToken ?? process.env.DATABASE_AUTH_TOKEN });
   let mqtt: RunningMqtt | null = null;
   try {
-    await migrateDb(hub);
+    // Replicas started together on an empty database race to create it: the loser of each step
+    // fails (a table or row the winner made) and, tried again, finds it done.
     const keys = new KeyStore(hub, { dataDir: opts.dataDir, rootKeys: opts.rootKeys, rootThreshold: opts.rootThreshold });
-    await keys.init();
-    const adminToken = await ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg));
+    await raceSafe("database migrations", () => migrateDb(hub), logger);
+    await raceSafe("trust documents", () => keys.init(), logger);
+    const adminToken = await raceSafe("admin token", () => ensureAdminToken(hub, opts.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN, new Date(), (msg) => logger.warn(msg)), logger);
     // With MQTT the notifier also keeps bundles retained on the broker and wakes other replicas' long-polls.
     mqtt = await startMqtt({ hub, logger, now: () => new Date(), host: opts.host ?? "127.0.0.1", options: opts });
     const notifier: BundleNotifier = mqtt?.notifier ?? new LocalNotifier();
@@ -94,11 +116,11 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     setMaxListeners(0, shutdown.signal);
     const app = createHubApp({
       hub, keys, notifier, logger, bundleTtlHours, shutdown: shutdown.signal, now: () => new Date(), artifacts,
-      oidc: oidcConfig ? new OidcVerifier(oidcConfig) : undefined,
+      oidc: oidcConfig ? new OidcVerifier(oidcConfig) : undefined, trustedProxies, publicUrl,
       ...(mqtt ? { mqtt: mqtt.access } : {}),
     });
     const inFlight = new InFlight();
-    const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 8080, opts.host ?? "127.0.0.1");
+    const server = await listen(inFlight.wrap(app.fetch), opts.port ?? 7800, opts.host ?? "127.0.0.1");
     const { port } = server.address() as AddressInfo;
     const host = opts.host ?? "127.0.0.1";
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -154,6 +176,17 @@ function listen(fetch: (req: Request) => Response | Promise<Response>, port: num
   });
 }
 
+/** An origin (scheme, host, port): the dashboard's paths are absolute, so a path prefix could not work. */
+function parsePublicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL;
+  try { url = new URL(raw); } catch { throw new Error(`OUTPOST_PUBLIC_URL must be a URL such as https://fleet.example.org, got '${raw}'`); }
+  if (!/^https?:$/.test(url.protocol) || url.pathname.replace(/\/+$/, "") !== "" || url.search || url.hash) {
+    throw new Error(`OUTPOST_PUBLIC_URL must be an http(s) origin without a path (https://fleet.example.org), got '${raw}'`);
+  }
+  return url.origin;
+}
+
 function ttlFromEnv(): number | undefined {
   const raw = process.env.OUTPOST_BUNDLE_TTL_SECONDS;
   if (raw === undefined || raw === "") return undefined;
@@ -197,16 +230,4 @@ async function closeServer(server: ServerType, inFlight: InFlight): Promise<void
   await new Promise((r) => setImmediate(r)); // let the last answers reach their sockets first
   if ("closeAllConnections" in server) server.closeAllConnections();
   await closed;
-}
-
-/** `node --import tsx hub/src/main.ts`: configured from the environment (see hub/README.md). */
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const running = await startHub({
-    dataDir: process.env.OUTPOST_DATA_DIR ?? ".outpost/hub",
-    port: Number(process.env.PORT ?? 8080),
-    host: process.env.HOST ?? "127.0.0.1",
-    logLevel: process.env.LOG_LEVEL ?? "info",
-  });
-  if (running.adminToken) process.stderr.write(`admin API token (shown once, store it now): ${running.adminToken}\n`);
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { void running.close().then(() => process.exit(0)); });
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real daemons that test/daemons/*.ts start (OVN, LXD, Ceph, Mosquitto) from Debian's packages,
-# and Chromium for the dashboard test.
+# Chromium for the dashboard test, and the validators test/deploy runs (systemd-analyze, cloud-init).
 # Idempotent: packages already installed (dpkg -s) are skipped, and `apt-get update` runs only when something
 # must be installed. Needs root (or sudo) and the Debian mirror. Prints what it did and how long it took;
 # exits non-zero with apt's own error output when an install fails.
@@ -14,6 +14,7 @@ PACKAGES=(
   dpkg-dev                                                # dpkg-scanpackages: the host driver test builds an apt repo
   mosquitto mosquitto-clients                    # mosquitto, mosquitto_pub/_sub, mosquitto_ctrl
   chromium                                       # the dashboard test drives it headless (playwright-core)
+  systemd cloud-init openssl                     # test/deploy: systemd-analyze verify/security, cloud-init schema, make-secrets.sh
   faketime                                       # the clock-skew fault case runs agents an hour ahead / behind
 )
 
@@ -60,7 +61,7 @@ run apt-get install -y --no-install-recommends "${missing[@]}"
 echo "  apt-get install done ($(elapsed) s)"
 
 # Check that what the harness runs is now on PATH (a package can install without the binary we expect).
-for bin in ovsdb-server ovsdb-tool ovn-nbctl ovn-northd lxd lxc busybox nft iptables dnsmasq ceph-mon ceph-osd ceph-mgr ceph ceph-authtool monmaptool rbd mosquitto mosquitto_pub mosquitto_sub mosquitto_ctrl chromium; do
+for bin in ovsdb-server ovsdb-tool ovn-nbctl ovn-northd lxd lxc busybox nft iptables dnsmasq ceph-mon ceph-osd ceph-mgr ceph ceph-authtool monmaptool rbd mosquitto mosquitto_pub mosquitto_sub mosquitto_ctrl chromium systemd-analyze systemctl cloud-init openssl unshare; do
   command -v "$bin" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 \
     || { echo "test/daemons/install.sh: installed, but '$bin' is not on PATH" >&2; exit 1; }
 done

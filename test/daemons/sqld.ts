@@ -11,6 +11,9 @@ const REPO = resolve(import.meta.dirname, "../..");
 export interface SqldOptions {
   /** Milliseconds to wait for /health (default 10 000). */
   timeoutMs?: number;
+  /** Environment for sqld on top of ours: sqld reads its settings from SQLD_* variables too (deploy/ sets
+   *  SQLD_AUTH_JWT_KEY_FILE that way). The data path and listen address stay the harness's. */
+  env?: Record<string, string>;
 }
 
 export interface SqldHandle {
@@ -41,7 +44,7 @@ export async function start(opts: SqldOptions = {}): Promise<SqldHandle> {
   const logFile = join(dir, "sqld.log");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawnDaemon(bin, ["-d", join(dir, "data.sqld"), "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], logFile, { cwd: dir });
+  const child = spawnDaemon(bin, ["-d", join(dir, "data.sqld"), "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], logFile, { cwd: dir, env: opts.env });
   const pid = child.pid!;
   const stop = async () => { await stopPid(pid); removeDir(dir); };
   try {

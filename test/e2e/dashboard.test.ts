@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
+import { AgentClient, importPrivate, newKeyPair } from "@outpost/shared";
 import { HeadlessBrowser } from "../lib/browser.ts";
 import { Fleet } from "../lib/fleet.ts";
 import { storeRelease } from "../lib/releases.ts";
@@ -8,8 +9,9 @@ import { SimFleet } from "../lib/sim-fleet.ts";
 /**
  * The dashboard as an operator uses it, in a real headless Chromium against a real hub process
  * and three real (sim-driver) agents: sign in, see the fleet in sync, start a rollout from the
- * form, watch its waves fill in without reloading, find the action in the audit log, and read it
- * all on a phone. Screenshots land in test-results/dashboard/.
+ * form, watch its waves fill in without reloading, find the action in the audit log, switch to
+ * another project, see what a viewer may not do, and read it all on a phone. Screenshots land in
+ * test-results/dashboard/.
  */
 describe("dashboard in headless Chromium", () => {
   const hub = new Fleet();
@@ -26,6 +28,11 @@ describe("dashboard in headless Chromium", () => {
     await hub.op.createRelease(storeRelease("1.1", { instances: 3 }));
     await hub.op.assign({ name: "store", version: "1.0" }, "");
     await hub.waitApplied(names, () => 1, 60_000);
+    // A second project with a site of its own (enrolled over the agent API, no agent process needed).
+    await hub.op.createProject("lab");
+    const key = await newKeyPair();
+    const { token: labToken } = await hub.op.inProject("lab").createToken();
+    await new AgentClient(hub.url, "lab-1", await importPrivate(key.privateJwk)).enroll({ token: labToken, site: "lab-1", publicKey: key.publicJwk });
     page = await browser.page();
   });
   afterAll(async () => { await browser.close(); await sims.close(); await hub.close(); });
@@ -89,9 +96,66 @@ describe("dashboard in headless Chromium", () => {
   it("lists the rollout's start in the audit log", async () => {
     await page.click("text=Audit log");
     await page.waitForURL(`${hub.url}/ui/audit`);
-    const audit = await page.textContent("#audit");
-    expect(audit).toMatch(/rollouts.*start|start.*rollout/is);
+    const start = page.locator("#audit tbody tr", { hasText: "/start" }).first();
+    await expect(start.textContent()).resolves.toMatch(/user:admin.*POST \/api\/v1\/rollouts\/:id\/start.*id=[0-9A-Z]{26}.*127\.0\.0\.1.*200/s);
     await browser.screenshot(page, "05-audit");
+    await page.fill("#audit-filter input[name=actor]", "site:shop-2");
+    await page.click("#audit-filter button");
+    await page.waitForURL(/\/ui\/audit\?actor=site%3Ashop-2$/);
+    expect(await page.locator("#audit tbody tr").allTextContents()).toEqual([expect.stringMatching(/site:shop-2.*POST \/agent\/v1\/enroll.*201/)]);
+  });
+
+  const siteNames = (p: Page) => p.locator("#sites tbody tr[data-site]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-site")));
+
+  it("switches projects with the picker: each project shows its own sites only", async () => {
+    await page.goto(`${hub.url}/ui`);
+    expect(await page.locator("#project-picker option").allTextContents()).toEqual(["default (admin)", "lab (admin)"]);
+    await page.selectOption("#project-picker select", "lab");
+    await page.click("#project-picker button");
+    await page.waitForURL(`${hub.url}/ui`);
+    await expect(page.textContent("#project-name")).resolves.toBe("lab");
+    expect(await siteNames(page)).toEqual(["lab-1"]);
+    await browser.screenshot(page, "06-project-lab");
+    await page.goto(`${hub.url}/ui/rollouts`);
+    await expect(page.textContent("#rollouts tbody")).resolves.toMatch(/No rollouts yet/);
+    // Another project's site is as missing here as one that does not exist.
+    expect((await page.goto(`${hub.url}/ui/sites/shop-1`))!.status()).toBe(404);
+
+    await page.goto(`${hub.url}/ui/sites/lab-1`); // the choice is kept across pages
+    await page.selectOption("#project-picker select", "default");
+    await page.click("#project-picker button");
+    await page.waitForURL(`${hub.url}/ui`);
+    expect(await siteNames(page)).toEqual(names);
+  });
+
+  it("a viewer is offered no rollout actions, and one posted anyway is refused with a clear page", async () => {
+    const { token } = (await hub.op.createUser("vera", "viewer")).token;
+    const viewer = await browser.page();
+    await viewer.goto(`${hub.url}/ui/login`);
+    await viewer.fill("input[name=token]", token);
+    await viewer.click("button[type=submit]");
+    await viewer.waitForURL(`${hub.url}/ui`);
+    expect(await viewer.locator("#project-picker option").allTextContents()).toEqual(["default (viewer)"]);
+    expect(await viewer.locator("header nav a", { hasText: "Audit log" }).count()).toBe(0);
+    const [rollout] = await hub.op.listRollouts();
+    await viewer.goto(`${hub.url}/ui/rollouts/${rollout!.id}`);
+    expect(await viewer.locator("form[data-when]").count()).toBe(0);
+    await expect(viewer.textContent("#no-actions")).resolves.toMatch(/role in default is viewer/);
+    await browser.screenshot(viewer, "07-viewer-rollout");
+    await viewer.goto(`${hub.url}/ui/rollouts`);
+    expect(await viewer.locator("#new-rollout").count()).toBe(0);
+
+    const res = await viewer.request.post(`${hub.url}/ui/rollouts/${rollout!.id}/rollback`, { headers: { origin: hub.url } });
+    expect(res.status()).toBe(403);
+    expect(await res.text()).toMatch(/Not allowed.*needs operator in the project &#39;default&#39;; you are viewer/s);
+    expect((await hub.op.getRollout(rollout!.id)).status).toBe("completed");
+    expect((await viewer.goto(`${hub.url}/ui/audit`))!.status()).toBe(403);
+
+    // Her last role taken away: the next page says so and signs her out, rather than an error loop.
+    await hub.op.revokeRole("vera");
+    expect((await viewer.goto(`${hub.url}/ui`))!.status()).toBe(403);
+    await expect(viewer.textContent("[role=alert]")).resolves.toMatch(/user:vera has no role in any project/);
+    expect((await viewer.context().cookies()).some((c) => c.name === "outpost_session")).toBe(false);
   });
 
   it("serves Prometheus metrics to an operator token only", async () => {
@@ -105,6 +169,13 @@ describe("dashboard in headless Chromium", () => {
     expect(value(/^outpost_bundle_fetches_total\{status="200"\} (\d+)$/m)).toBeGreaterThanOrEqual(6); // 3 sites x 2 bundles
     expect(value(/^outpost_report_lag_seconds_count (\d+)$/m)).toBeGreaterThan(0);
     expect(text).toMatch(/^outpost_http_request_duration_seconds_count\{method="GET",route="\/agent\/v1\/bundle",status="\d+"\} \d+$/m);
+    expect(text).toMatch(/^outpost_sites\{project="lab",state="pending"\} 1$/m);
+
+    // A token of project lab only sees lab's fleet: nothing crosses projects, not even as counts.
+    const { token } = (await hub.op.inProject("lab").createUser("lab-scraper", "viewer")).token;
+    const scoped = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(scoped).toMatch(/^outpost_sites\{project="lab",state="pending"\} 1$/m);
+    expect(scoped).not.toMatch(/project="default"/);
   });
 
   it("refuses a form posted from another origin", async () => {
@@ -119,7 +190,7 @@ describe("dashboard in headless Chromium", () => {
     await phone.click("button[type=submit]");
     await phone.waitForURL(`${hub.url}/ui`);
     const [rollout] = await hub.op.listRollouts();
-    for (const [path, shot] of [["/ui", "06-phone-fleet"], ["/ui/sites/shop-1", "07-phone-site"], [`/ui/rollouts/${rollout!.id}`, "08-phone-rollout"]] as const) {
+    for (const [path, shot] of [["/ui", "08-phone-fleet"], ["/ui/sites/shop-1", "09-phone-site"], [`/ui/rollouts/${rollout!.id}`, "10-phone-rollout"]] as const) {
       await phone.goto(hub.url + path);
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect([path, overflow]).toEqual([path, 0]);

@@ -10,7 +10,9 @@ export const SCREENSHOTS = join(process.cwd(), "test-results", "dashboard");
 /**
  * A real headless Chromium for dashboard tests. The flags stop Chromium's own background traffic
  * (component updates, sync, QUIC probes): on a closed network those connections are refused and
- * slow every page down.
+ * slow every page down. CookieSameSiteConsidersRedirectChain makes Chromium as strict as Firefox
+ * and Safari: a redirect chain that passed through another site (an OIDC issuer) is cross-site,
+ * so SameSite=Strict cookies do not follow it; the dashboard must work under that rule.
  */
 export class HeadlessBrowser {
   private browser?: Browser;
@@ -22,7 +24,7 @@ export class HeadlessBrowser {
       executablePath: CHROMIUM,
       args: [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-features=CookieSameSiteConsidersRedirectChain",
       ], // no --user-data-dir: launch() gives every run a new empty profile of its own (and refuses the flag)
     });
   }

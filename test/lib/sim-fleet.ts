@@ -13,6 +13,8 @@ export interface SimFleetOptions {
   /** Defaults suited to tests: fast reports and heals, short long-polls, quiet logs. */
   agent?: Partial<AgentConfigInput>;
   dir?: string;
+  /** Told each time a site's agent accepts (verified and stored) a bundle. */
+  onAccepted?: (site: string, version: number) => void;
 }
 
 export class SimFleet {
@@ -47,7 +49,16 @@ export class SimFleet {
     const input = this.configs.get(site);
     if (!input) throw new Error(`no site ${site} in this fleet`);
     if (this.running.has(site)) return;
-    this.running.set(site, await startAgent(loadConfig({ env: {}, overrides: { ...input, hubUrl: this.hubUrl() } })));
+    const onAccepted = this.opts.onAccepted;
+    this.running.set(site, await startAgent(loadConfig({ env: {}, overrides: { ...input, hubUrl: this.hubUrl() } }),
+      onAccepted ? { onBundleAccepted: (v) => onAccepted(site, v) } : {}));
+  }
+
+  /** Changes a site's agent settings (e.g. its transport) for its next start. */
+  reconfigure(site: string, agent: Partial<AgentConfigInput>): void {
+    const input = this.configs.get(site);
+    if (!input) throw new Error(`no site ${site} in this fleet`);
+    this.configs.set(site, { ...input, ...agent });
   }
 
   async stop(site: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { TrustedProxies } from "../audit/forwarded.ts";
 import type { ArtifactStore } from "../artifacts/store.ts";
 import type { OidcVerifier } from "../auth/oidc.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -26,6 +27,10 @@ export interface HubDeps {
   metrics?: HubMetrics;
   /** Accepts OIDC bearer tokens from the configured issuer (OUTPOST_OIDC_*); absent = API tokens only. */
   oidc?: OidcVerifier;
+  /** Reverse proxies whose X-Forwarded-For / -Host / -Proto are believed (OUTPOST_TRUSTED_PROXIES); absent = none. */
+  trustedProxies?: TrustedProxies;
+  /** The origin browsers reach the hub at (OUTPOST_PUBLIC_URL), for the OIDC redirect URL; absent = from the request. */
+  publicUrl?: string;
   /** The MQTT broker agents may use (GET /agent/v1/mqtt); absent when the hub runs HTTPS only. */
   mqtt?: MqttAccess;
 }

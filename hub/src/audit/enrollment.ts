@@ -23,7 +23,7 @@ export function auditEnrollment(deps: HubDeps, route = "/agent/v1/enroll"): Midd
       : [];
     await recordAudit(deps, {
       at: deps.now(), actor: `site:${name}`, projectId: row?.projectId ?? null, method: "POST", route,
-      target: name === "unknown" ? "" : `site=${name}`, sourceIp: sourceIp(c), status: c.res.status, requestId: c.get("requestId") ?? "",
+      target: name === "unknown" ? "" : `site=${name}`, sourceIp: sourceIp(c, deps.trustedProxies), status: c.res.status, requestId: c.get("requestId") ?? "",
     });
   };
 }

@@ -4,6 +4,7 @@ import type { AuditEntry } from "@outpost/shared";
 import type { HubDeps } from "../api/deps.ts";
 import type { Queryable } from "../db/client.ts";
 import { auditLog } from "../db/schema.ts";
+import { clientAddress, TrustedProxies } from "./forwarded.ts";
 
 export type AuditRecord = typeof auditLog.$inferInsert;
 
@@ -24,13 +25,18 @@ export function targetOf(params: Record<string, string>): string {
   return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
-/**
- * The peer address the hub saw. Forwarded-for headers are not trusted: anyone can send them, and
- * a hub behind a proxy records the proxy (its own logs have the rest).
- */
-export function sourceIp(c: Context): string | null {
+/** The TCP peer of the request (@hono/node-server's binding); null for an in-process call without one. */
+export function peerAddress(c: Context): string | null {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress ?? null;
+}
+
+/**
+ * Where the call came from: the peer, or behind trusted proxies (OUTPOST_TRUSTED_PROXIES) the
+ * client X-Forwarded-For names (forwarded.ts). From any other peer the header is ignored.
+ */
+export function sourceIp(c: Context, trusted: TrustedProxies = TrustedProxies.NONE): string | null {
+  return clientAddress(peerAddress(c), c.req.header("x-forwarded-for"), trusted);
 }
 
 export const isMutating = (method: string): boolean => method !== "GET" && method !== "HEAD" && method !== "OPTIONS";

@@ -1,52 +1,31 @@
 import { lt } from "drizzle-orm";
 import { AGENT_JWT_LEEWAY_S } from "@outpost/shared";
 import type { HubDb } from "../db/client.ts";
+import { perKey } from "../db/group-commit.ts";
 import { usedJtis } from "../db/schema.ts";
 
-interface Pending { key: string; expiresAt: Date; resolve: (seen: boolean) => void; reject: (e: unknown) => void }
+interface Use { key: string; expiresAt: Date }
 
 /**
- * Group commit for token ids. Every agent request records its jti, and a durable write costs an
- * fsync; requests arriving together share one INSERT and one commit instead (bench poll: the jti
- * write was the largest cost of an unchanged long-poll answer).
+ * Group commit for token ids (db/group-commit.ts). Every agent request records its jti, and a
+ * durable write costs an fsync; requests arriving together share one INSERT and one commit instead
+ * (bench poll: the jti write was the largest cost of an unchanged long-poll answer). Returns, per
+ * use, whether the id had been seen before.
  */
-class JtiBatcher {
-  #pending: Pending[] = [];
-  #scheduled = false;
-  constructor(private readonly hub: HubDb) {}
-
-  record(key: string, expiresAt: Date): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ key, expiresAt, resolve, reject });
-      if (!this.#scheduled) { this.#scheduled = true; setImmediate(() => void this.#flush()); }
-    });
-  }
-
-  async #flush(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#scheduled = false;
-    // A token used twice within one batch: the first use proceeds, the second is a replay.
-    const first = new Map<string, Pending>();
-    for (const p of batch) {
-      if (first.has(p.key)) p.resolve(true); else first.set(p.key, p);
+const batcher = perKey((hub: HubDb) => async (uses: Use[]): Promise<boolean[]> => {
+  // A token used twice within one batch: the first use proceeds, the second is a replay.
+  const firsts = new Map<string, Use>();
+  const repeat = uses.map((u) => { if (firsts.has(u.key)) return true; firsts.set(u.key, u); return false; });
+  const unique = [...firsts.values()];
+  const inserted = new Set<string>();
+  await hub.transaction(async (tx) => {
+    for (let i = 0; i < unique.length; i += 1000) { // stay far below SQLite's bound-parameter limit
+      const rows = unique.slice(i, i + 1000).map((u) => ({ jti: u.key, expiresAt: u.expiresAt }));
+      for (const r of await tx.insert(usedJtis).values(rows).onConflictDoNothing().returning({ jti: usedJtis.jti })) inserted.add(r.jti);
     }
-    const unique = [...first.values()];
-    try {
-      const inserted = new Set<string>();
-      for (let i = 0; i < unique.length; i += 1000) { // stay far below SQLite's bound-parameter limit
-        const rows = unique.slice(i, i + 1000).map((p) => ({ jti: p.key, expiresAt: p.expiresAt }));
-        const got = await this.hub.write((db) => db.insert(usedJtis).values(rows).onConflictDoNothing().returning({ jti: usedJtis.jti }));
-        for (const r of got) inserted.add(r.jti);
-      }
-      for (const p of unique) p.resolve(!inserted.has(p.key)); // nothing inserted: seen before
-    } catch (e) {
-      for (const p of unique) p.reject(e);
-    }
-  }
-}
-
-const batchers = new WeakMap<HubDb, JtiBatcher>();
+  });
+  return uses.map((u, i) => repeat[i]! || !inserted.has(u.key)); // nothing inserted: seen before
+});
 
 /**
  * The replay store `verifyAgentJwt` asks: insert-or-fail on the primary key, so two replicas seeing
@@ -54,10 +33,8 @@ const batchers = new WeakMap<HubDb, JtiBatcher>();
  * cannot burn another's token ids.
  */
 export function jtiStore(hub: HubDb, site: string) {
-  let batcher = batchers.get(hub);
-  if (!batcher) { batcher = new JtiBatcher(hub); batchers.set(hub, batcher); }
-  const b = batcher;
-  return (jti: string, expiresAtS: number): Promise<boolean> => b.record(`${site}/${jti}`, new Date(expiresAtS * 1000));
+  const b = batcher(hub);
+  return (jti: string, expiresAtS: number): Promise<boolean> => b.submit({ key: `${site}/${jti}`, expiresAt: new Date(expiresAtS * 1000) });
 }
 
 /** Drops ids whose tokens could no longer verify anyway (past exp plus the clock-skew leeway). */

@@ -1,38 +1,17 @@
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type CryptoKey } from "jose";
+import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OperatorClient, PROJECT_HEADER } from "@outpost/shared";
 import { ensureProject } from "../test-support/access.ts";
 import { raw, startTestHub, type TestHub } from "../test-support/harness.ts";
+import { startIssuer, type TestIssuer } from "../test-support/oidc-issuer.ts";
 import { parseRoleMap } from "./oidc.ts";
 
 /**
- * A real OIDC issuer run by the test (node:http serving discovery and a JWKS, keys from jose) and
- * a real hub configured to trust it. Tokens are signed here exactly as an identity provider would.
+ * A real OIDC issuer run by the test (test-support/oidc-issuer.ts: node:http serving discovery,
+ * a JWKS, authorize and token endpoints, keys from jose) and a real hub configured to trust it.
+ * Tokens are signed there exactly as an identity provider would.
  */
-interface Issuer { url: string; sign(claims: JWTPayload, opts?: { key?: CryptoKey; kid?: string; expiresIn?: string | number }): Promise<string>; close(): Promise<void> }
-
-async function startIssuer(): Promise<Issuer> {
-  const { privateKey, publicKey } = await generateKeyPair("ES256");
-  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-  let url = "";
-  const server = http.createServer((req, res) => {
-    const body = req.url === "/.well-known/openid-configuration" ? { issuer: url, jwks_uri: `${url}/jwks` }
-      : req.url === "/jwks" ? { keys: [jwk] } : null;
-    res.writeHead(body ? 200 : 404, { "content-type": "application/json" }).end(JSON.stringify(body ?? {}));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    sign: (claims, opts = {}) => new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: opts.kid ?? "k1" })
-      .setIssuer(url).setIssuedAt().setExpirationTime(opts.expiresIn ?? "5m").sign(opts.key ?? privateKey),
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
-
-let issuer: Issuer;
+let issuer: TestIssuer;
 let t: TestHub;
 const AUD = "outpost-hub";
 
@@ -86,7 +65,7 @@ describe("OIDC bearer tokens", () => {
       "forged signature": await issuer.sign({ sub: "x", aud: AUD, groups: ["fleet-a-ops"] }, { key: other.privateKey }),
     };
     const got = Object.fromEntries(await Promise.all(Object.entries(cases).map(async ([k, tok]) => [k, await status(tok)] as const)));
-    for (const r of Object.values(got)) expect(r).toMatchObject({ status: 401, code: "OIDC_INVALID" });
+    for (const [k, r] of Object.entries(got)) expect(r).toMatchObject({ status: 401, code: k === "expired" ? "OIDC_EXPIRED" : "OIDC_INVALID" });
     expect(got["wrong audience"]!.message).toMatch(/aud/);
     expect(got.expired!.message).toMatch(/expired/);
     expect(got["unknown key"]!.message).toMatch(/key the issuer does not publish/);

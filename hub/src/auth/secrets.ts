@@ -22,3 +22,8 @@ export function sameDigest(a: string, b: string): boolean {
   const y = Buffer.from(b, "hex");
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
+
+/** Compares two strings (a state, a nonce) in time that does not depend on where they differ. */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
+}

@@ -58,4 +58,28 @@ describe("hub on a remote libSQL server (sqld)", () => {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it("replicas starting at the same moment on an empty database all come up with one root and one admin token", async () => {
+    const fresh = await startSqld({ auth: true });
+    const dirs = [tempDir(), tempDir(), tempDir()];
+    const token = "opa_replicas-share-this-admin-token-0001";
+    try {
+      const hubs = await Promise.all(dirs.map((dataDir) => startHub({
+        dataDir, port: 0, logLevel: "silent", databaseUrl: fresh.url, databaseAuthToken: fresh.authToken, adminToken: token, mqtt: false,
+      })));
+      try {
+        expect(new Set(hubs.map((h) => h.rootHash)).size).toBe(1);
+        expect(hubs.filter((h) => h.adminToken !== null)).toHaveLength(1); // made once, by whichever won
+        for (const h of hubs) expect((await new OperatorClient(h.url, token).listSites())).toEqual([]);
+        // The losers' root key files are gone: only the winner's data dir holds the root's private keys.
+        const withKeys = dirs.filter((d) => fs.existsSync(`${d}/keys`) && fs.readdirSync(`${d}/keys`).length > 0);
+        expect(withKeys).toHaveLength(1);
+      } finally {
+        await Promise.all(hubs.map((h) => h.close()));
+      }
+    } finally {
+      await fresh.stop();
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,6 +7,7 @@ import type { HubDb } from "../db/client.ts";
 import { sites } from "../db/schema.ts";
 import { LocalNotifier } from "../notify/local.ts";
 import type { BundleNotifier } from "../notify/notifier.ts";
+import { LastSeen } from "../auth/last-seen.ts";
 import { ingestReports } from "../reports/ingest.ts";
 import { HUB_CLIENT_PREFIX } from "./acl.ts";
 import { newestBundles } from "./newest.ts";
@@ -48,7 +49,9 @@ export class HubBus {
   readonly #log: Logger;
   client!: MqttClient;
 
+  readonly #lastSeen: LastSeen;
   constructor(private readonly o: HubBusOptions) {
+    this.#lastSeen = new LastSeen(o.hub);
     this.#log = o.logger.child({ component: "mqtt-bus" });
     const local = this.#local;
     this.notifier = {
@@ -145,7 +148,7 @@ export class HubBus {
       if (!parsed?.success) { this.#log.warn({ site: siteName }, "malformed reports message, dropped"); return; }
       const res = await ingestReports(this.o, site, parsed.data.reports);
       // A site on MQTT makes no HTTPS calls for long stretches: its reports are its sign of life.
-      await this.o.hub.write((db) => db.update(sites).set({ lastSeenAt: this.o.now() }).where(eq(sites.id, site.id)));
+      await this.#lastSeen.touch(site.id, this.o.now());
       await this.client.publishAsync(MqttTopics.acks(siteName), JSON.stringify(res), { qos: 1 });
     } catch (e) {
       this.#log.warn({ site: siteName, err: (e as Error).message }, "reports message not stored (the agent resends it)");

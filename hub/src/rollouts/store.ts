@@ -9,7 +9,7 @@ import type { z } from "zod";
 import type { CreateRolloutRequest as CreateSchema } from "@outpost/shared";
 import type { HubDeps } from "../api/deps.ts";
 import { HttpError } from "../api/errors.ts";
-import { issueBundle } from "../bundles/issue.ts";
+import { issueBundles, setAssignments } from "../bundles/issue.ts";
 import { selectSites } from "../bundles/plan.ts";
 import type { Queryable } from "../db/client.ts";
 import { DEFAULT_PROJECT } from "../db/migrate.ts";
@@ -268,26 +268,27 @@ async function startSites(deps: RolloutDeps, tx: Queryable, row: RolloutRow, wav
       .where(inArray(sites.id, chunk));
     const prev = new Map((await tx.select().from(assignments).where(inArray(assignments.siteId, chunk))).map((a) => [a.siteId, a.releaseId]));
     const byId = new Map(siteRows.map((s) => [s.id, s]));
+    const sending: typeof siteRows = [];
     for (const id of chunk) {
       const site = byId.get(id);
       if (!site) throw new Error(`rollout ${row.id}: site ${id} is not part of it`);
-      if (site.status !== "approved") {
-        // Revoked since the plan was made: it can fetch nothing, so it fails now instead of timing out.
-        const res = await tx.update(rolloutSites).set({ state: "failed", startedAt: now, finishedAt: now })
-          .where(and(eq(rolloutSites.rolloutId, row.id), eq(rolloutSites.siteId, id), eq(rolloutSites.state, "pending")));
-        if (res.rowsAffected !== 1) throw new Stale(`site ${site.name} was not pending`);
-        ev.push({ type: "site-failed", wave, site: site.name, group: site.group, details: { reason: `site is ${site.status}` } });
-        continue;
-      }
-      const version = await issueBundle(tx, ctx, site, release);
-      const res = await tx.update(rolloutSites).set({ state: "in-progress", startedAt: now, bundleVersion: version, previousReleaseId: prev.get(id) ?? null })
+      if (site.status === "approved") { sending.push(site); continue; }
+      // Revoked since the plan was made: it can fetch nothing, so it fails now instead of timing out.
+      const res = await tx.update(rolloutSites).set({ state: "failed", startedAt: now, finishedAt: now })
         .where(and(eq(rolloutSites.rolloutId, row.id), eq(rolloutSites.siteId, id), eq(rolloutSites.state, "pending")));
       if (res.rowsAffected !== 1) throw new Stale(`site ${site.name} was not pending`);
-      await tx.insert(assignments).values({ siteId: id, releaseId: release.id, assignedAt: now })
-        .onConflictDoUpdate({ target: assignments.siteId, set: { releaseId: release.id, assignedAt: now } });
+      ev.push({ type: "site-failed", wave, site: site.name, group: site.group, details: { reason: `site is ${site.status}` } });
+    }
+    const versions = await issueBundles(tx, ctx, sending, release);
+    for (const site of sending) {
+      const version = versions.get(site.id)!;
+      const res = await tx.update(rolloutSites).set({ state: "in-progress", startedAt: now, bundleVersion: version, previousReleaseId: prev.get(site.id) ?? null })
+        .where(and(eq(rolloutSites.rolloutId, row.id), eq(rolloutSites.siteId, site.id), eq(rolloutSites.state, "pending")));
+      if (res.rowsAffected !== 1) throw new Stale(`site ${site.name} was not pending`);
       ev.push({ type: "site-started", wave, site: site.name, group: site.group, details: { bundleVersion: version } });
       out.push({ site: site.name, version });
     }
+    await setAssignments(tx, sending.map((s) => s.id), release.id, now);
   }
   return out;
 }
@@ -306,6 +307,13 @@ async function rollBack(deps: RolloutDeps, tx: Queryable, row: RolloutRow, now: 
   const prevReleases = new Map((prevIds.length ? await tx.select().from(releases).where(inArray(releases.id, prevIds)) : []).map((r) => [r.id, r]));
   const key = await deps.keys.activeBundleKey(tx);
   const ctx = { key, now, ttlHours: deps.bundleTtlHours };
+  // One batch of bundles per release the sites go back to.
+  const versions = new Map<string, number>();
+  for (const release of prevReleases.values()) {
+    const back = touched.filter((t) => t.previous === release.id).map((t) => ({ id: t.siteId, name: t.name }));
+    for (const [id, v] of await issueBundles(tx, ctx, back, release)) versions.set(id, v);
+    await setAssignments(tx, back.map((b) => b.id), release.id, now);
+  }
   const out: { site: string; version: number }[] = [];
   const ev: EventInput[] = [];
   for (const t of touched) {
@@ -314,10 +322,8 @@ async function rollBack(deps: RolloutDeps, tx: Queryable, row: RolloutRow, now: 
       ev.push({ type: "site-rollback-skipped", wave: t.wave, site: t.name, group: t.group, details: { reason: "the site had no release before this rollout" } });
       continue;
     }
-    const version = await issueBundle(tx, ctx, { id: t.siteId, name: t.name }, release);
+    const version = versions.get(t.siteId)!;
     await tx.update(rolloutSites).set({ rollbackVersion: version }).where(and(eq(rolloutSites.rolloutId, row.id), eq(rolloutSites.siteId, t.siteId)));
-    await tx.insert(assignments).values({ siteId: t.siteId, releaseId: release.id, assignedAt: now })
-      .onConflictDoUpdate({ target: assignments.siteId, set: { releaseId: release.id, assignedAt: now } });
     ev.push({ type: "site-rolled-back", wave: t.wave, site: t.name, group: t.group, details: { bundleVersion: version, release: `${release.name}@${release.version}` } });
     out.push({ site: t.name, version });
   }

@@ -7,7 +7,7 @@ import {
 import type { HubDb, Queryable } from "../db/client.ts";
 import { signingKeys, trustDocuments } from "../db/schema.ts";
 import { decodeKeys, decodeRoot, keysDocument, needsRenewal, rootDocument } from "./documents.ts";
-import { loadRootKeys, writeRootKey } from "./root-files.ts";
+import { loadRootKeys, removeRootKey, writeRootKey } from "./root-files.ts";
 
 export interface KeyStoreOptions {
   dataDir: string;
@@ -50,13 +50,20 @@ export class KeyStore {
     const rootJws = await signRootDocument(doc, signers); // validates threshold <= n before any file is written
     for (const k of roots) writeRootKey(this.opts.dataDir, k.kid, k.privateJwk);
     const bundleKey = await newKeyPair();
-    await this.hub.transaction(async (tx) => {
-      await tx.insert(trustDocuments).values({ kind: "root", version: 1, jws: rootJws, createdAt: now });
-      await tx.insert(signingKeys).values({
-        kid: bundleKey.kid, role: "bundle", publicJwk: bundleKey.publicJwk, privateJwk: bundleKey.privateJwk, status: "active", createdAt: now,
+    try {
+      await this.hub.transaction(async (tx) => {
+        await tx.insert(trustDocuments).values({ kind: "root", version: 1, jws: rootJws, createdAt: now });
+        await tx.insert(signingKeys).values({
+          kid: bundleKey.kid, role: "bundle", publicJwk: bundleKey.publicJwk, privateJwk: bundleKey.privateJwk, status: "active", createdAt: now,
+        });
+        await this.#signKeys(tx, decodeRoot(rootJws), now);
       });
-      await this.#signKeys(tx, decodeRoot(rootJws), now);
-    });
+    } catch (e) {
+      // Another replica's first start got there first (or the write failed): these keys vouch for
+      // nothing, and a private root key must not lie around for nothing.
+      for (const k of roots) removeRootKey(this.opts.dataDir, k.kid);
+      throw e;
+    }
   }
 
   /** What GET /agent/v1/keys serves: every root in version order, then the newest keys document. */

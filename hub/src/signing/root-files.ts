@@ -22,6 +22,10 @@ export function writeRootKey(dataDir: string, kid: string, privateJwk: JWK): voi
   fs.chmodSync(file, 0o600);
 }
 
+export function removeRootKey(dataDir: string, kid: string): void {
+  fs.rmSync(rootKeyPath(dataDir, kid), { force: true });
+}
+
 /** The root keys of `kids` whose files are present here (maybe fewer than asked for). */
 export async function loadRootKeys(dataDir: string, kids: string[]): Promise<SigningKey[]> {
   const out: SigningKey[] = [];

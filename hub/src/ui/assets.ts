@@ -12,6 +12,10 @@ header { background:#14213d; color:#fff; padding:.6rem 1rem; display:flex; flex-
 header .brand { font-weight:700; margin-right:auto; color:#fff; }
 header nav { display:flex; flex-wrap:wrap; gap:.2rem .9rem; }
 header nav a, header button.link { color:#dbe4ff; background:none; border:0; font:inherit; cursor:pointer; padding:0; }
+header .who { opacity:.75; font-size:.85rem; }
+header .picker { display:flex; gap:.35rem; align-items:center; } header .picker label { display:flex; gap:.35rem; align-items:center; }
+header .picker select { width:auto; max-width:12rem; padding:.2rem .4rem; } .muted-inv { color:#b8c4e0; }
+button.small { padding:.2rem .6rem; }
 main { padding:1rem; max-width:1100px; margin:0 auto; }
 h1 { font-size:1.35rem; margin:.2rem 0 1rem; } h2 { font-size:1.1rem; margin:1.4rem 0 .6rem; }
 .cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(140px, 1fr)); gap:.7rem; }
@@ -57,6 +61,8 @@ export const ROLLOUT_JS = `
   var root = document.getElementById("rollout");
   if (!root || !window.EventSource) return;
   var es = new EventSource(root.getAttribute("data-stream"));
+  // Closed for good (signed out, the rollout gone): say so instead of showing numbers that no longer move.
+  es.onerror = function () { var n = document.getElementById("stream-ended"); if (n && es.readyState === 2) n.hidden = false; };
   function pct(n, size) { return size ? (100 * n / size) + "%" : "0"; }
   // Waves are planned when a rollout starts: a page opened on a created rollout has none to update yet.
   function addWave(w) {

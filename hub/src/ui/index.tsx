@@ -1,31 +1,41 @@
 import { Hono, type Context } from "hono";
-import type { JSX } from "hono/jsx/jsx-runtime";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { HubError, ROLLOUT_ACTIONS, type RolloutAction } from "@outpost/shared";
 import type { HubDeps } from "../api/deps.ts";
-import { operatorTokenAccepted, type HubFetch } from "./api.ts";
+import { TrustedProxies } from "../audit/forwarded.ts";
+import { admit, type HubFetch } from "./api.ts";
 import { CSS, ROLLOUT_JS } from "./assets.ts";
-import { loadAuditLog } from "./audit-source.ts";
+import { registerOidcSignIn } from "./oidc.tsx";
 import { AuditPage } from "./pages/audit.tsx";
-import { LoginPage } from "./pages/login.tsx";
+import { ErrorPage } from "./pages/error.tsx";
+import { LoginPage, signedOutMessage } from "./pages/login.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
 import { ReleasesPage } from "./pages/releases.tsx";
 import { RolloutPage } from "./pages/rollout.tsx";
 import { RolloutsPage } from "./pages/rollouts.tsx";
 import { SitePage } from "./pages/site.tsx";
+import { render } from "./render.tsx";
 import { parseRolloutForm } from "./rollout-form.ts";
-import { clearSession, requireSession, safeNext, sameOrigin, setSession, type UiEnv } from "./session.ts";
+import {
+  browserView, clearSession, inProcess, requireSession, safeNext, sameOrigin, setProject, setSession, type UiEnv,
+} from "./session.ts";
+import { auditSignIn } from "./sign-in.ts";
 import { rolloutStream } from "./stream.ts";
 import { siteTelemetry } from "./telemetry.ts";
 
 const ROLLOUT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const AUDIT_LIMIT = 200;
+
+export type DashboardDeps = Pick<HubDeps, "hub" | "now" | "shutdown" | "logger" | "oidc" | "trustedProxies" | "publicUrl">;
+
+const TITLES: Record<number, string> = { 400: "Not accepted", 403: "Not allowed", 404: "Not found", 409: "Not possible now" };
 
 /**
  * The dashboard, mounted at /ui: server-rendered pages over the operator API (called in-process
  * through `fetch`, the hub app's own), a stylesheet and one small script for live rollout progress.
  */
-export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch: HubFetch): Hono<UiEnv> {
+export function dashboard(deps: DashboardDeps, fetch: HubFetch): Hono<UiEnv> {
   const ui = new Hono<UiEnv>();
-  const render = (c: Context, page: JSX.Element, status: 200 | 400 | 401 | 404 | 409 = 200) => c.html(`<!doctype html>${String(page)}`, status);
 
   ui.get("/static/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
   ui.get("/static/rollout.js", (c) => c.body(ROLLOUT_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
@@ -36,30 +46,57 @@ export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch
     c.header("referrer-policy", "same-origin");
     if (!c.res.headers.get("cache-control")) c.header("cache-control", "no-store");
   });
-  ui.use("*", sameOrigin);
+  ui.use("*", browserView(deps.trustedProxies ?? TrustedProxies.NONE));
+  ui.use("*", sameOrigin(deps.publicUrl));
 
-  ui.get("/login", (c) => render(c, <LoginPage next={safeNext(c.req.query("next"))} />));
-  ui.post("/login", async (c) => {
+  const loginPage = (c: Context<UiEnv>, next: string, error?: string, status: ContentfulStatusCode = 200) =>
+    render(c, <LoginPage next={next} error={error} notice={signedOutMessage(c.req.query("why"))} oidcIssuer={deps.oidc?.config.issuer} />, status);
+  ui.get("/login", (c) => loginPage(c, safeNext(c.req.query("next"))));
+  ui.post("/login", auditSignIn(deps, "/ui/login"), async (c) => {
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token.trim() : "";
     const next = safeNext(typeof form.next === "string" ? form.next : undefined);
-    if (!token) return render(c, <LoginPage next={next} error="Paste a token to sign in." />, 400);
-    const accepted = await operatorTokenAccepted(fetch, new URL(c.req.url).origin, token, c.env);
-    if (accepted !== true) return render(c, <LoginPage next={next} error={`Not signed in: ${accepted.message}`} />, 401);
+    if (!token) return loginPage(c, next, "Paste a token to sign in.", 400);
+    const admitted = await admit(inProcess(c, fetch), token);
+    if (admitted instanceof HubError) return loginPage(c, next, `Not signed in: ${admitted.message}`, admitted.status as 401);
+    c.set("signInActor", admitted.actor);
     setSession(c, token);
     return c.redirect(next, 303);
   });
+  ui.use("/oidc/callback", auditSignIn(deps, "/ui/oidc/callback"));
+  registerOidcSignIn(ui, deps, fetch);
   ui.post("/logout", (c) => { clearSession(c); return c.redirect("/ui/login", 303); });
 
   ui.use("*", requireSession(fetch));
   ui.onError((err, c) => {
-    // An expired or revoked token: back to the sign-in form rather than an error page.
     if (err instanceof HubError && err.status === 401) {
+      // An expired or revoked token: signed out, with a word on why, back where they were after signing in again.
       clearSession(c);
-      return c.req.method === "GET" ? c.redirect(`/ui/login?next=${encodeURIComponent(c.req.path)}`, 303) : c.text(err.message, 401);
+      if (c.req.method === "GET" && !c.req.path.endsWith("/stream")) {
+        return c.redirect(`/ui/login?why=${encodeURIComponent(err.code)}&next=${encodeURIComponent(c.req.path)}`, 303);
+      }
+      return render(c, <ErrorPage title="Signed out" message={signedOutMessage(err.code) ?? err.message} code={err.code} action={{ href: "/ui/login", label: "Sign in" }} />, 401);
     }
-    if (err instanceof HubError && err.status < 500) return c.text(`${err.code}: ${err.message}`, err.status as 400);
-    throw err;
+    if (err instanceof HubError && err.code === "NO_ROLE" && !c.get("session")) {
+      // Signed in, but every role is gone: nothing to show, so offer signing in as someone else.
+      clearSession(c);
+      return render(c, <ErrorPage title="No access" message={err.message} code={err.code} action={{ href: "/ui/login", label: "Sign in" }} />, 403);
+    }
+    if (err instanceof HubError && err.status < 500) {
+      return render(c, <ErrorPage title={TITLES[err.status] ?? "Not possible"} message={err.message} code={err.code} />, err.status as ContentfulStatusCode);
+    }
+    const requestId = c.get("requestId") ?? "unknown";
+    deps.logger.error({ reqId: requestId, err }, "dashboard page failed");
+    return render(c, <ErrorPage title="Something went wrong" message={`The hub could not show this page (request id ${requestId}); its log has the details.`} />, 500);
+  });
+
+  ui.post("/project", async (c) => {
+    const form = await c.req.parseBody();
+    const name = typeof form.project === "string" ? form.project : "";
+    // The list the API gave for this caller: a project they have no role in cannot be picked.
+    if (!c.get("session").projects.some((p) => p.name === name)) throw new HubError(403, "NO_ROLE", `you have no role in project '${name}'`);
+    setProject(c, name);
+    return c.redirect("/ui", 303);
   });
 
   ui.get("/", async (c) => render(c, <OverviewPage sites={await c.get("api").listSites()} now={deps.now()} />));
@@ -89,7 +126,8 @@ export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch
       if (parsed.start) await api.rolloutAction(created.id, "start");
       return c.redirect(`/ui/rollouts/${created.id}`, 303);
     } catch (e) {
-      if (e instanceof HubError && e.status !== 401 && e.status < 500) return rolloutsPage(c, e.message);
+      // The form's own mistakes (400, 404 release, 409) go back on the form; refusals get their page.
+      if (e instanceof HubError && e.status !== 401 && e.status !== 403 && e.status < 500) return rolloutsPage(c, e.message);
       throw e;
     }
   });
@@ -108,7 +146,7 @@ export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch
   ui.post("/rollouts/:id/:action", async (c) => {
     const id = rolloutId(c);
     const action = c.req.param("action");
-    if (!(ROLLOUT_ACTIONS as readonly string[]).includes(action)) return c.text(`unknown action '${action}'`, 404);
+    if (!(ROLLOUT_ACTIONS as readonly string[]).includes(action)) throw new HubError(404, "NOT_FOUND", `unknown rollout action '${action}'`);
     try {
       await c.get("api").rolloutAction(id, action as RolloutAction);
     } catch (e) {
@@ -119,7 +157,12 @@ export function dashboard(deps: Pick<HubDeps, "hub" | "now" | "shutdown">, fetch
     return c.redirect(`/ui/rollouts/${id}`, 303);
   });
 
-  ui.get("/audit", async (c) => render(c, <AuditPage log={await loadAuditLog(c.get("api"))} now={deps.now()} />));
+  ui.get("/audit", async (c) => {
+    const actor = c.req.query("actor")?.trim() || undefined;
+    const before = Number(c.req.query("before")) || undefined; // the API checks what it is given
+    const entries = await c.get("api").audit({ actor, before, limit: AUDIT_LIMIT });
+    return render(c, <AuditPage entries={entries} actor={actor} more={entries.length === AUDIT_LIMIT} now={deps.now()} />);
+  });
   return ui;
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Artifact } from "../bundle/spec.ts";
 import {
-  AssignResponse, CreateTokenResponse, OperatorRoutes, ReleaseView, ReportView, SiteView,
+  AssignResponse, CreateTokenResponse, EnrollmentTokenList, EnrollmentTokenView, OperatorRoutes, ReleaseView, ReportView, SiteView,
   type CreateReleaseRequest,
 } from "../protocol/operator.ts";
 import {
@@ -51,9 +51,14 @@ export class OperatorClient {
   createToken(opts: { labels?: Record<string, string>; autoApprove?: boolean; expiresInHours?: number; uses?: number } = {}) {
     return this.call("POST", OperatorRoutes.tokens, CreateTokenResponse, opts);
   }
+  /** The project's enrollment tokens, without their secrets. */
+  listEnrollmentTokens() { return this.call("GET", OperatorRoutes.tokens, EnrollmentTokenList).then((r) => r.tokens); }
+  revokeEnrollmentToken(id: string) { return this.call("DELETE", OperatorRoutes.token(id), EnrollmentTokenView); }
   listSites() { return this.call("GET", OperatorRoutes.sites, z.object({ sites: z.array(SiteView) })).then((r) => r.sites); }
   getSite(site: string) { return this.call("GET", OperatorRoutes.site(site), SiteView); }
   approveSite(site: string) { return this.call("POST", OperatorRoutes.approve(site), SiteView, {}); }
+  /** Stops trusting the site's key: its agent calls and broker logins are refused from now on. */
+  revokeSite(site: string) { return this.call("POST", OperatorRoutes.revoke(site), SiteView, {}); }
   labelSite(site: string, set: Record<string, string>, remove: string[] = []) {
     return this.call("PATCH", OperatorRoutes.labels(site), SiteView, { set, remove });
   }

@@ -11,6 +11,8 @@ export const OperatorRoutes = {
   sites: "/api/v1/sites",
   site: (s: string) => `/api/v1/sites/${encodeURIComponent(s)}`,
   approve: (s: string) => `/api/v1/sites/${encodeURIComponent(s)}/approve`,
+  revoke: (s: string) => `/api/v1/sites/${encodeURIComponent(s)}/revoke`,
+  token: (id: string) => `/api/v1/tokens/${encodeURIComponent(id)}`,
   labels: (s: string) => `/api/v1/sites/${encodeURIComponent(s)}/labels`,
   releases: "/api/v1/releases",
   assignments: "/api/v1/assignments",
@@ -27,6 +29,15 @@ export const CreateTokenRequest = z.strictObject({
   uses: z.number().int().min(1).max(100_000).default(1),
 });
 export const CreateTokenResponse = z.object({ id: z.string(), token: z.string(), expiresAt: z.string(), uses: z.number() });
+/** The id part of an enrollment token (`opt1.<root>.<id>.<secret>`), as `outpost enroll-token list` shows it. */
+export const EnrollmentTokenId = z.string().regex(/^[a-z0-9]{16}$/, "must be an enrollment token id (16 lowercase letters and digits) as `outpost enroll-token list` prints it");
+/** An enrollment token without its secret; `usable`: uses left and not expired. */
+export const EnrollmentTokenView = z.object({
+  id: z.string(), labels: z.record(z.string(), z.string()), autoApprove: z.boolean(), usesLeft: z.number().int(),
+  expiresAt: z.string(), createdAt: z.string(), usable: z.boolean(),
+});
+export type EnrollmentTokenView = z.output<typeof EnrollmentTokenView>;
+export const EnrollmentTokenList = z.object({ tokens: z.array(EnrollmentTokenView) });
 
 export const SiteView = z.object({
   name: SiteName,

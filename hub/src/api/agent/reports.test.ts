@@ -53,6 +53,24 @@ describe("POST /agent/v1/reports", () => {
     expect(await t.op.getSite("site-c")).toMatchObject({ state: "in-sync", appliedVersion: 5 });
   });
 
+  it("many sites reporting at once (one group commit): each report stored once, each site's own state set", async () => {
+    const fleet = await Promise.all(Array.from({ length: 12 }, (_, i) => enrolledSite(t, `burst-${i}`)));
+    const sent = fleet.map((s, i) => [status("2026-02-01T00:00:00Z", { bundleVersion: 10 + i }), event("applied"), event("drift-healed")]);
+    // Each site sends its batch twice at the same time, as an agent retrying a lost answer would.
+    const answers = await Promise.all(fleet.flatMap((s, i) => [s.client.reports(sent[i]!), s.client.reports(sent[i]!)]));
+    for (let i = 0; i < fleet.length; i++) {
+      const [x, y] = [answers[2 * i]!, answers[2 * i + 1]!];
+      expect(x.acked).toEqual(sent[i]!.map((r) => r.id));
+      expect(y.acked).toEqual(sent[i]!.map((r) => r.id));
+      expect(x.stored + y.stored).toBe(3); // stored once between the two
+    }
+    const sites = await t.op.listSites();
+    for (let i = 0; i < fleet.length; i++) expect(sites.find((s) => s.name === `burst-${i}`)).toMatchObject({ appliedVersion: 10 + i, state: "in-sync" });
+    const stored = await t.op.reports({ limit: 10_000 });
+    const ids = sent.flat().map((r) => r.id);
+    expect(stored.filter((r) => ids.includes(r.id))).toHaveLength(ids.length);
+  });
+
   it("operators list reports newest first, filtered by site, kind and event type", async () => {
     const all = await t.op.reports({ limit: 1000 });
     const ats = all.map((r) => Date.parse(r.at));

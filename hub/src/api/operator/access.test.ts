@@ -76,6 +76,34 @@ describe("users and roles", () => {
   });
 });
 
+describe("revoking what a project trusts", () => {
+  it("a revoked site's key is refused from its next call on, and it cannot be approved back", async () => {
+    const site = await newSite(t, "lost-site");
+    await site.client.enroll({ token: (await aAdmin.op.createToken({ autoApprove: true })).token, site: "lost-site", publicKey: site.key.publicJwk });
+    expect((await site.client.bundle(0, 0)).status).toBe(204); // trusted: nothing issued yet
+    expect(await refusal(bAdmin.op.revokeSite("lost-site"))).toEqual({ status: 404, code: "SITE_NOT_FOUND" }); // another project's admin
+    const operator = await projectUser(t, "a", "olga", "operator");
+    expect(await refusal(operator.op.revokeSite("lost-site"))).toMatchObject({ status: 403 }); // keys are for admins
+    expect((await aAdmin.op.revokeSite("lost-site")).status).toBe("revoked");
+    expect(await refusal(site.client.bundle(0, 0))).toMatchObject({ status: 403, code: "AUTH_SITE_REVOKED" });
+    expect(await refusal(aAdmin.op.approveSite("lost-site"))).toMatchObject({ status: 409, code: "SITE_REVOKED" });
+    expect((await aAdmin.op.revokeSite("lost-site")).status).toBe("revoked"); // again: no change, no error
+  });
+
+  it("a revoked enrollment token enrolls nobody; tokens are listed without their secrets", async () => {
+    const created = await aAdmin.op.createToken({ uses: 5, labels: { batch: "7" } });
+    const listed = (await aAdmin.op.listEnrollmentTokens()).find((x) => x.id === created.id);
+    expect(listed).toMatchObject({ usesLeft: 5, usable: true, labels: { batch: "7" } });
+    expect(JSON.stringify(await aAdmin.op.listEnrollmentTokens())).not.toContain(created.token.split(".").at(-1));
+    expect((await bAdmin.op.listEnrollmentTokens()).some((x) => x.id === created.id)).toBe(false);
+    expect(await refusal(bAdmin.op.revokeEnrollmentToken(created.id))).toEqual({ status: 404, code: "TOKEN_NOT_FOUND" });
+    expect(await aAdmin.op.revokeEnrollmentToken(created.id)).toMatchObject({ usesLeft: 0, usable: false });
+    const site = await newSite(t, "late-site");
+    expect(await refusal(site.client.enroll({ token: created.token, site: "late-site", publicKey: site.key.publicJwk }))).toMatchObject({ status: 401 });
+    expect((await aAdmin.op.listSites()).map((s) => s.name)).not.toContain("late-site");
+  });
+});
+
 describe("API tokens", () => {
   it("are shown once, listed without the secret, stored only as sha256, and revocable", async () => {
     const created = await aAdmin.op.createApiToken("laptop", 7);

@@ -45,7 +45,7 @@ function audit(deps: HubDeps, route: OperatorRoute): MiddlewareHandler<HubEnv> {
     const principal: Principal | undefined = c.get("principal");
     await recordAudit(deps, {
       at: deps.now(), actor: principal?.actor ?? "anonymous", projectId: c.get("project")?.id ?? null,
-      method: route.method, route: API_PREFIX + route.path, target, sourceIp: sourceIp(c), status: c.res.status,
+      method: route.method, route: API_PREFIX + route.path, target, sourceIp: sourceIp(c, deps.trustedProxies), status: c.res.status,
       requestId: c.get("requestId") ?? "",
     });
   };

@@ -33,6 +33,7 @@ const tokens = new Map<Caller, string | null>();
 let rolloutId = "";
 let artifactSha = "";
 let mSite: TestSite;
+let enrollTokenId = "";
 
 beforeAll(async () => {
   t = await startTestHub({ rolloutTickSeconds: 0 });
@@ -49,6 +50,10 @@ beforeAll(async () => {
   await site.client.enroll({ token: (await a.createToken()).token, site: "m-site", publicKey: site.key.publicJwk });
   await a.createRelease({ name: "web", version: "1.0.0", spec: {} });
   await a.approveSite("m-site");
+  // Revoking is for good: it gets a site of its own, so m-site stays approved for the routes after it.
+  const r = await newSite(t, "r-site");
+  await r.client.enroll({ token: (await a.createToken()).token, site: "r-site", publicKey: r.key.publicJwk });
+  enrollTokenId = (await a.createToken()).id;
   await a.assign({ name: "web", version: "1.0.0" }, "");
   artifactSha = (await a.uploadArtifact("fixture", new Uint8Array([9, 9, 9]))).sha256;
   rolloutId = (await a.createRollout({ release: { name: "web", version: "1.0.0" }, selector: "", strategy: { waves: ["100%"] } })).id;
@@ -58,7 +63,8 @@ afterAll(async () => { await t?.stop(); });
 
 /** Values for path parameters; a new parameter name without one fails the test that meets it. */
 async function paramValue(name: string, route: OperatorRoute, token: string | null): Promise<string> {
-  if (name === "site") return "m-site";
+  if (name === "site") return route.path.endsWith("/revoke") ? "r-site" : "m-site";
+  if (name === "id" && route.path.startsWith("/tokens/")) return enrollTokenId;
   if (name === "user") return "fixture-user";
   if (name === "sha256") return artifactSha;
   if (name === "id" && route.path.startsWith("/rollouts/")) return rolloutId;

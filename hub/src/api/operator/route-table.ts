@@ -5,7 +5,7 @@ import {
   CreatedApiToken, GrantRequest, LabelPatch, Name, ProjectList, ProjectView, ROLLOUT_ACTIONS, ReleaseView, ReportView,
   ReportsQuery, RolloutActionRequest, RolloutEventView, RolloutEventsQuery, RolloutSiteView, RolloutSitesQuery, RolloutView,
   Sha256Hex, SiteName, SiteView, StoredArtifactView, UserList, UserName, UserView, WhoAmI, CreateTokenResponse,
-  Role, ReportsFile, ReportsImportResponse, SiteBundleResponse,
+  Role, ReportsFile, ReportsImportResponse, SiteBundleResponse, EnrollmentTokenId, EnrollmentTokenList, EnrollmentTokenView,
 } from "@outpost/shared";
 
 /**
@@ -41,8 +41,8 @@ export interface OperatorRoute {
 
 /** A ULID, as the hub hands them out for rollouts and API tokens. */
 export const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "must be an id as the hub printed it (a 26-character ULID)");
-/** Approving takes no options; an empty body or `{}`. */
-export const ApproveRequest = z.strictObject({});
+/** Approving or revoking a site takes no options: `{}`. */
+export const EmptyBody = z.strictObject({});
 export const UploadQuery = z.strictObject({
   name: Name,
   /** The digest the operator computed: bytes that hash otherwise are refused and not kept. */
@@ -80,7 +80,10 @@ export const OPERATOR_ROUTES: readonly OperatorRoute[] = [
   { method: "POST", path: "/tokens", need: admin, summary: "An enrollment token new sites join the project with, shown once", body: CreateTokenRequest, example: { uses: 1, expiresInHours: 24 }, status: 201, response: CreateTokenResponse },
   { method: "GET", path: "/sites", need: viewer, summary: "The project's sites with state and bundle", status: 200, response: list("sites", SiteView) },
   { method: "GET", path: "/sites/:site", need: viewer, summary: "One site", params: site, status: 200, response: SiteView },
-  { method: "POST", path: "/sites/:site/approve", need: admin, summary: "Trust a pending site's key: it may fetch bundles", params: site, body: ApproveRequest, example: {}, status: 200, response: SiteView },
+  { method: "GET", path: "/tokens", need: admin, summary: "The project's enrollment tokens (never their secrets), newest first", status: 200, response: EnrollmentTokenList },
+  { method: "DELETE", path: "/tokens/:id", need: admin, summary: "Revoke an enrollment token: no new site can enroll with it", params: { id: EnrollmentTokenId }, status: 200, response: EnrollmentTokenView },
+  { method: "POST", path: "/sites/:site/approve", need: admin, summary: "Trust a pending site's key: it may fetch bundles", params: site, body: EmptyBody, example: {}, status: 200, response: SiteView },
+  { method: "POST", path: "/sites/:site/revoke", need: admin, summary: "Stop trusting a site's key (lost or compromised): its bundle fetches, reports and broker logins are refused from now on; the name stays taken", params: site, body: EmptyBody, example: {}, status: 200, response: SiteView },
   { method: "PATCH", path: "/sites/:site/labels", need: operator, summary: "Set (set) and remove (remove) a site's labels", params: site, body: LabelPatch, example: { set: { tier: "canary" }, remove: [] }, status: 200, response: SiteView },
   { method: "POST", path: "/releases", need: operator, summary: "Create an immutable release name@version", body: CreateReleaseRequest, example: { name: "web", version: "1.0.1", spec: {} }, status: 201, response: ReleaseView },
   { method: "GET", path: "/releases", need: viewer, summary: "Releases, newest first", status: 200, response: list("releases", ReleaseView) },

@@ -5,7 +5,7 @@ import { sites } from "../../db/schema.ts";
 import type { HubDeps, HubEnv } from "../deps.ts";
 import { HttpError, validationError } from "../errors.ts";
 import { readJson, readParam } from "../input.ts";
-import { ApproveRequest } from "./route-table.ts";
+import { EmptyBody } from "./route-table.ts";
 import { findSite, listSiteViews, siteView } from "./site-view.ts";
 
 
@@ -17,7 +17,7 @@ export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
   app.post("/sites/:site/approve", async (c) => {
     const name = readParam(c, "site", SiteName);
     const projectId = c.get("project").id;
-    await readJson(c, ApproveRequest);
+    await readJson(c, EmptyBody);
     const now = deps.now();
     const view = await deps.hub.transaction(async (tx) => {
       const site = await findSite(tx, name, projectId);
@@ -26,6 +26,21 @@ export function registerSites(app: Hono<HubEnv>, deps: HubDeps): void {
       return siteView(tx, name, projectId);
     });
     deps.logger.info({ site: name }, "site approved");
+    return c.json(view);
+  });
+
+  app.post("/sites/:site/revoke", async (c) => {
+    const name = readParam(c, "site", SiteName);
+    const projectId = c.get("project").id;
+    await readJson(c, EmptyBody);
+    // Every agent call and MQTT login checks the status, so this takes effect on the site's next
+    // request; the brokers drop its connection within their 5 s sweep.
+    const view = await deps.hub.transaction(async (tx) => {
+      const site = await findSite(tx, name, projectId);
+      if (site.status !== "revoked") await tx.update(sites).set({ status: "revoked" }).where(eq(sites.id, site.id));
+      return siteView(tx, name, projectId);
+    });
+    deps.logger.info({ site: name }, "site revoked");
     return c.json(view);
   });
 

@@ -1,16 +1,17 @@
 import type { SiteView } from "@outpost/shared";
 import { Ago, Badge, Labels } from "../components.tsx";
 import { countByState, FLEET_STATE_LABELS, fleetState, OFFLINE_AFTER_MS, type FleetState } from "../fleet-state.ts";
-import { Layout } from "../layout.tsx";
+import { Layout, useSession } from "../layout.tsx";
 
 const MAIN: FleetState[] = ["in-sync", "applying", "failed", "offline"];
 
 export function OverviewPage(props: { sites: SiteView[]; now: Date }) {
   const counts = countByState(props.sites, props.now);
   const extra = (["pending", "revoked"] as const).filter((s) => counts[s] > 0);
+  const project = useSession()?.project.name;
   return (
     <Layout title="Fleet">
-      <h1>Fleet <span class="muted">({props.sites.length} sites)</span></h1>
+      <h1>Fleet <span class="muted">· project <span id="project-name">{project}</span> ({props.sites.length} sites)</span></h1>
       <section class="cards" aria-label="sites by state">
         {[...MAIN, ...extra].map((s) => (
           <div class={`card ${s}`} data-state={s}><div class="n" data-count={s}>{counts[s]}</div><div class="l">{FLEET_STATE_LABELS[s]}</div></div>

@@ -1,6 +1,7 @@
 import type { RolloutEventView, RolloutView, WaveView } from "@outpost/shared";
 import { Ago, Badge } from "../components.tsx";
-import { Layout } from "../layout.tsx";
+import { Layout, useSession } from "../layout.tsx";
+import { can } from "../projects.ts";
 
 /** Which statuses offer which action (mirrors rollouts/actions.ts; the API still has the last word). */
 const ACTIONS: { action: string; when: string; manual?: boolean; style?: string }[] = [
@@ -38,6 +39,9 @@ function Wave(props: { w: WaveView }) {
 
 export function RolloutPage(props: { r: RolloutView; events: RolloutEventView[]; now: Date; error?: string }) {
   const r = props.r;
+  const session = useSession();
+  // Viewers get no buttons at all (the live script only shows and hides the ones on the page).
+  const operate = session !== null && can(session.project, "operate");
   return (
     <Layout title={`Rollout ${r.id.slice(-8)}`} script="/ui/static/rollout.js">
       <h1>Rollout of {r.release.name}@{r.release.version} <Badge id="rollout-status" state={r.status} /></h1>
@@ -53,7 +57,8 @@ export function RolloutPage(props: { r: RolloutView; events: RolloutEventView[];
         </dl>
       </div>
       <div class="actions" style="margin-top:.8rem">
-        {ACTIONS.map((a) => (
+        {!operate && <p class="muted" id="no-actions">Your role in {session?.project.name} is {session?.project.role}: operators start, pause and roll back rollouts.</p>}
+        {operate && ACTIONS.map((a) => (
           <form class="inline" method="post" action={`/ui/rollouts/${r.id}/${a.action}`} data-when={a.when} data-manual={a.manual ? "1" : "0"}
             hidden={!a.when.split(",").includes(r.status) || (a.manual === true && r.strategy.approval !== "manual")}>
             <button type="submit" class={a.style ?? ""}>{a.action === "approve" ? "Approve next wave" : a.action[0]!.toUpperCase() + a.action.slice(1)}</button>
@@ -61,6 +66,7 @@ export function RolloutPage(props: { r: RolloutView; events: RolloutEventView[];
         ))}
       </div>
       <h2>Waves</h2>
+      <div class="notice" id="stream-ended" hidden>Live updates stopped (signed out, or the hub went away): reload the page.</div>
       <section id="rollout" class="card" data-stream={`/ui/rollouts/${r.id}/stream`}>
         {r.waves.length ? r.waves.map((w) => <Wave w={w} />) : <p class="muted placeholder">Waves are planned when the rollout starts.</p>}
       </section>

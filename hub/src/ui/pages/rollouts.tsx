@@ -1,9 +1,11 @@
 import type { z } from "zod";
 import type { ReleaseView, RolloutView } from "@outpost/shared";
 import { Ago, Badge } from "../components.tsx";
-import { Layout } from "../layout.tsx";
+import { Layout, useSession } from "../layout.tsx";
+import { can } from "../projects.ts";
 
 export function RolloutsPage(props: { rollouts: RolloutView[]; releases: z.output<typeof ReleaseView>[]; now: Date; error?: string }) {
+  const session = useSession();
   return (
     <Layout title="Rollouts">
       <h1>Rollouts</h1>
@@ -26,7 +28,8 @@ export function RolloutsPage(props: { rollouts: RolloutView[]; releases: z.outpu
       </div>
       <h2>New rollout</h2>
       {props.error && <div class="error" role="alert">{props.error}</div>}
-      <form class="form card" method="post" action="/ui/rollouts" id="new-rollout">
+      {session && !can(session.project, "operate") && <p class="muted">Your role in {session.project.name} is {session.project.role}: operators create rollouts.</p>}
+      {session && can(session.project, "operate") && <form class="form card" method="post" action="/ui/rollouts" id="new-rollout">
         <label>Release
           <select name="release" required>{props.releases.map((r) => <option value={`${r.name}@${r.version}`}>{r.name}@{r.version}</option>)}</select>
         </label>
@@ -37,7 +40,7 @@ export function RolloutsPage(props: { rollouts: RolloutView[]; releases: z.outpu
         </label>
         <label class="check"><input type="checkbox" name="start" value="1" checked /> Start now</label>
         <button type="submit">Create rollout</button>
-      </form>
+      </form>}
     </Layout>
   );
 }

@@ -1,0 +1,216 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { monotonicFactory } from "ulid";
+import { AgentClient, OperatorClient, importPrivate, newKeyPair, type ReportItemInput } from "@outpost/shared";
+import { storeRelease } from "../test/lib/releases.ts";
+import { spawnOutpost } from "../test/lib/processes.ts";
+import { FleetSimulator } from "./fleet/simulator.ts";
+import { argValue, machine, procCpuS, procMemMiB, quantile } from "./lib.ts";
+import { progress } from "./rollout.ts";
+
+/**
+ * `pnpm bench fleet [--sites N] [--procs P] [--seconds S] [--no-write]`: one real hub process (its
+ * embedded MQTT broker, its database file on disk) and N real sim agents from the fleet simulator,
+ * each figure printed next to a baseline measured in the same run, and written to bench/RESULTS.md
+ * (between the markers; the rest of that file is prose kept as it is):
+ *
+ * - how many sites one hub process holds, with the p50 / p99 latency of an agent's report POST and
+ *   unchanged bundle check while it holds them (N MQTT sessions, then N HTTPS long-polls), against
+ *   the same probe on the idle hub;
+ * - time from `release assign` to 100% of the N sites holding (having verified and stored) the new
+ *   bundle over MQTT and over the HTTPS long-poll; baseline: the assign call itself (signing N bundles);
+ * - reports ingested per second over HTTPS, against the same rows inserted straight into a libSQL
+ *   file on the same disk, one transaction per batch;
+ * - the hub's and the simulator's CPU and memory in each phase.
+ */
+const ulid = monotonicFactory();
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RESULTS = join(import.meta.dirname, "RESULTS.md");
+const BEGIN = "<!-- bench fleet: figures begin (written by `pnpm bench fleet`) -->";
+const END = "<!-- bench fleet: figures end -->";
+
+interface Probe { p50: number; p99: number; n: number }
+
+export async function benchFleet(args: string[]): Promise<void> {
+  const n = argValue(args, "sites", 10_000);
+  const procs = argValue(args, "procs", Math.max(1, Math.ceil(n / 1000)));
+  const seconds = argValue(args, "seconds", 10);
+  const write = !args.includes("--no-write");
+  const dir = mkdtempSync(join(tmpdir(), "outpost-bench-fleet-"));
+  const adminToken = `opa_${randomBytes(32).toString("base64url")}`;
+  const hub = spawnOutpost("hub", ["hub", "start", "--data-dir", join(dir, "hub"), "--port", "0"], {
+    OUTPOST_ADMIN_TOKEN: adminToken, OUTPOST_LOG_LEVEL: "error", OUTPOST_MQTT_PORT: "0", OUTPOST_MQTT_WS_PORT: "off", OUTPOST_ROLLOUT_TICK_SECONDS: "0",
+  });
+  const lines: string[] = [];
+  const say = (s: string) => { console.log(s); lines.push(s); };
+  let fleet: FleetSimulator | null = null;
+  try {
+    const url = (await hub.waitForOutput(/outpost hub listening on (\S+)/))[1]!;
+    await hub.waitForOutput(/mqtt broker \(embedded\)/);
+    const hubPid = hub.child.pid!;
+    const op = new OperatorClient(url, adminToken);
+    say(`bench fleet: ${machine()}; one hub process (embedded broker, database on disk), ${n} real sim agents in ${procs} simulator process(es), loopback`);
+    await op.createRelease(storeRelease("1.0"));
+    await op.createRelease(storeRelease("1.1", { instances: 3 }));
+    await op.createRelease(storeRelease("1.2", { instances: 2 }));
+
+    // The latency probe: one more site, a light client (real key, real request JWTs), asking what a
+    // site asks all day: "anything new?" (wait=0, answered 204) and "here are my reports".
+    const { token: probeToken } = await op.createToken({ autoApprove: true, uses: 200 });
+    const probe = await lightSite(url, probeToken, "probe-00000");
+    const probeOnce = async (): Promise<Probe> => {
+      const ms: number[] = [];
+      for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
+        let t = performance.now();
+        await probe.bundle(0, 0);
+        ms.push(performance.now() - t);
+        t = performance.now();
+        await probe.reports([statusReport()]);
+        ms.push(performance.now() - t);
+        await wait(20); // a probe, not a load: ~40 requests a second
+      }
+      return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), n: ms.length };
+    };
+    const idle = await probeOnce();
+    const hubIdle = { rss: procMemMiB(hubPid) };
+    say(`  idle hub: agent request p50 ${idle.p50.toFixed(1)} ms, p99 ${idle.p99.toFixed(1)} ms (${idle.n} requests); hub RSS ${hubIdle.rss.toFixed(0)} MiB`);
+
+    // --- N sites on MQTT ------------------------------------------------------------------------
+    const { token } = await op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 });
+    let t = performance.now();
+    let cpu0 = procCpuS(hubPid);
+    fleet = await FleetSimulator.start({ hubUrl: url, token, sites: n, procs, agent: { transport: "mqtt" }, onProgress: progress("enrolled and on MQTT") });
+    const enrollS = (performance.now() - t) / 1000;
+    const enrollHubCpu = procCpuS(hubPid) - cpu0;
+    process.stdout.write("\r\x1b[K");
+    say(`  ${n} sites enrolled, approved and connected over MQTT in ${enrollS.toFixed(0)} s (${(n / enrollS).toFixed(0)} sites/s; hub CPU ${(enrollHubCpu / enrollS).toFixed(2)} cores; state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
+    await wait(5000);
+    const heldMqtt = await holding(hubPid, probeOnce, seconds);
+    say(`  holding ${n} MQTT sessions: agent request p50 ${heldMqtt.probe.p50.toFixed(1)} ms (x${(heldMqtt.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldMqtt.probe.p99.toFixed(1)} ms (x${(heldMqtt.probe.p99 / idle.p99).toFixed(1)}); hub RSS ${heldMqtt.rss.toFixed(0)} MiB (${(((heldMqtt.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldMqtt.cores.toFixed(3)} cores`);
+
+    const mqttDelivery = await deliver(op, fleet, hubPid, "1.0", 1);
+    say(`  assign -> 100% of ${n} sites hold the verified bundle over MQTT: ${mqttDelivery.totalS.toFixed(1)} s (p50 site ${mqttDelivery.p50S.toFixed(1)} s); baseline, the assign call signing ${n} bundles: ${mqttDelivery.assignS.toFixed(1)} s; hub CPU ${mqttDelivery.cores.toFixed(2)} cores`);
+
+    // --- the same N sites on the HTTPS long-poll -----------------------------------------------
+    t = performance.now();
+    await fleet.restart({ transport: "https" });
+    process.stdout.write("\r\x1b[K");
+    say(`  ${n} agents restarted on the HTTPS long-poll (55 s) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    await wait(10_000); // every agent's first long-poll reaches the hub and is held
+    const heldHttps = await holding(hubPid, probeOnce, seconds);
+    say(`  holding ${n} long-polls: agent request p50 ${heldHttps.probe.p50.toFixed(1)} ms (x${(heldHttps.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldHttps.probe.p99.toFixed(1)} ms (x${(heldHttps.probe.p99 / idle.p99).toFixed(1)}); hub RSS ${heldHttps.rss.toFixed(0)} MiB (${(((heldHttps.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldHttps.cores.toFixed(3)} cores`);
+    const httpsDelivery = await deliver(op, fleet, hubPid, "1.1", 2);
+    say(`  assign -> 100% of ${n} sites hold the verified bundle over HTTPS: ${httpsDelivery.totalS.toFixed(1)} s (p50 site ${httpsDelivery.p50S.toFixed(1)} s); baseline, the assign call: ${httpsDelivery.assignS.toFixed(1)} s; hub CPU ${httpsDelivery.cores.toFixed(2)} cores`);
+
+    // --- reports ingested per second ------------------------------------------------------------
+    const ingest = await reportsPerSecond(url, probeToken, seconds, dir, hubPid);
+    say(`  reports ingested over HTTPS (${ingest.sites} sites, ${ingest.concurrency} in flight, ${ingest.batch} per POST, ${n} long-polls still held): ${ingest.perSecond.toFixed(0)} reports/s (${ingest.requestsPerSecond.toFixed(0)} POSTs/s, p99 ${ingest.p99.toFixed(0)} ms); baseline, the same rows into a libSQL file on the same disk, one transaction per batch: ${ingest.baselinePerSecond.toFixed(0)} reports/s (ratio ${(ingest.perSecond / ingest.baselinePerSecond).toFixed(2)}); hub CPU ${ingest.cores.toFixed(2)} cores`);
+
+    const sim = await fleet.stats();
+    const simRss = sim.reduce((a, s) => a + s.rssKiB, 0) / 1024;
+    say(`  hub peak RSS ${procMemMiB(hubPid, "VmHWM").toFixed(0)} MiB; simulator ${sim.length} processes, ${simRss.toFixed(0)} MiB RSS now (${((simRss * 1024) / n).toFixed(0)} KiB per simulated site), ${sim.reduce((a, s) => a + s.cpuS, 0).toFixed(0)} CPU s in all`);
+
+    if (write) writeResults(lines, { n, procs });
+  } finally {
+    await fleet?.close();
+    await hub.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The probe while the hub holds the fleet, and the hub's memory and resting CPU meanwhile. */
+async function holding(hubPid: number, probeOnce: () => Promise<Probe>, seconds: number) {
+  const cpu0 = procCpuS(hubPid);
+  const t0 = performance.now();
+  await wait(seconds * 1000); // at rest first: what holding N sites costs with nothing happening
+  const cores = (procCpuS(hubPid) - cpu0) / ((performance.now() - t0) / 1000);
+  return { probe: await probeOnce(), rss: procMemMiB(hubPid), cores };
+}
+
+async function deliver(op: OperatorClient, fleet: FleetSimulator, hubPid: number, release: string, version: number) {
+  const cpu0 = procCpuS(hubPid);
+  const start = Date.now();
+  await op.assign({ name: "store", version: release }, "");
+  const assignS = (Date.now() - start) / 1000;
+  const times = await fleet.waitAccepted(version, 600_000, (held) => process.stdout.write(`\r\x1b[K  ${held} / ${fleet.total} sites hold v${version}...`));
+  process.stdout.write("\r\x1b[K");
+  const totalS = (Math.max(...times) - start) / 1000;
+  return { assignS, totalS, p50S: (quantile(times, 0.5) - start) / 1000, cores: (procCpuS(hubPid) - cpu0) / totalS };
+}
+
+async function lightSite(url: string, token: string, name: string): Promise<AgentClient> {
+  const keys = await newKeyPair();
+  const client = new AgentClient(url, name, await importPrivate(keys.privateJwk));
+  await client.enroll({ token, site: name, publicKey: keys.publicJwk });
+  return client;
+}
+
+function statusReport(): ReportItemInput {
+  const at = new Date().toISOString();
+  return { id: ulid(), at, kind: "status", body: { bundleVersion: 0, release: null, state: "in-sync", stale: false, lastAppliedAt: null, agentVersion: "bench" } };
+}
+function eventReport(i: number): ReportItemInput {
+  return { id: ulid(), at: new Date().toISOString(), kind: "event", body: { type: "drift-healed", message: `bench event ${i}`, details: { kind: "lxd.instance", name: `pos-${i % 10}` } } };
+}
+
+/**
+ * Reports per second through POST /agent/v1/reports from `sites` light clients (real keys and
+ * request JWTs), `concurrency` batches in flight; then the same rows straight into a libSQL file.
+ */
+async function reportsPerSecond(url: string, token: string, seconds: number, dir: string, hubPid: number) {
+  const sites = 100, concurrency = 64, batch = 20;
+  const clients = await Promise.all(Array.from({ length: sites }, (_, i) => lightSite(url, token, `ingest-${String(i).padStart(5, "0")}`)));
+  const lat: number[] = [];
+  let reports = 0, posts = 0;
+  const cpu0 = procCpuS(hubPid);
+  const t0 = performance.now();
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
+    for (let k = w; Date.now() < end; k += concurrency) {
+      const items = Array.from({ length: batch }, (_, i) => (i === 0 ? statusReport() : eventReport(i)));
+      const t = performance.now();
+      const res = await clients[k % sites]!.reports(items);
+      lat.push(performance.now() - t);
+      reports += res.stored;
+      posts++;
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cores = (procCpuS(hubPid) - cpu0) / elapsed;
+
+  // Baseline: the same rows (same columns, JSON bodies, ULID keys) into a libSQL file on the same disk.
+  const db = createClient({ url: `file:${join(dir, "baseline.db")}` });
+  await db.execute("PRAGMA journal_mode=WAL");
+  await db.execute("CREATE TABLE reports (id TEXT PRIMARY KEY, site_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL)");
+  await db.execute("CREATE INDEX reports_site_at ON reports (site_id, at)");
+  let base = 0;
+  const b0 = performance.now();
+  for (const bend = Date.now() + seconds * 1000; Date.now() < bend;) {
+    const items = Array.from({ length: batch }, (_, i) => (i === 0 ? statusReport() : eventReport(i)));
+    await db.batch(items.map((r) => ({ sql: "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", args: [r.id, "site", r.kind, Date.parse(r.at), Date.now(), JSON.stringify(r.body)] })), "write");
+    base += batch;
+  }
+  const baselinePerSecond = base / ((performance.now() - b0) / 1000);
+  db.close();
+  return { sites, concurrency, batch, perSecond: reports / elapsed, requestsPerSecond: posts / elapsed, p99: quantile(lat, 0.99), baselinePerSecond, cores };
+}
+
+function writeResults(lines: string[], o: { n: number; procs: number }): void {
+  const block = [
+    BEGIN,
+    `Run ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB: \`pnpm bench fleet --sites ${o.n} --procs ${o.procs}\``,
+    "",
+    "```",
+    ...lines,
+    "```",
+    END,
+  ].join("\n");
+  const old = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : `# Benchmark results\n\n${BEGIN}\n${END}\n`;
+  const at = old.indexOf(BEGIN), to = old.indexOf(END);
+  const next = at >= 0 && to > at ? old.slice(0, at) + block + old.slice(to + END.length) : `${old.trimEnd()}\n\n${block}\n`;
+  writeFileSync(RESULTS, next);
+  console.log(`  figures written to ${RESULTS}`);
+}
