@@ -39,7 +39,7 @@ describe("partition: 20 sites cut from the hub, then healed", () => {
   });
   afterAll(async () => { await sims.close(); await proxy.close(); await hub.close(); });
 
-  it("every event arrives exactly once, in order per site, and every site converges", async () => {
+  it("every event arrives exactly once, in order per site, and every site converges", { timeout: 240_000 }, async () => {
     const before = new Map<string, number>();
     for (const n of names) before.set(n, (await producedEvents(dirs[n]!)).length);
     const cutAt = Date.now();
