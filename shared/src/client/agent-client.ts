@@ -65,12 +65,12 @@ export class AgentClient {
    * the request token while the offset was still unknown (AUTH_INVALID, a clock far off), sign a new
    * one on hub time and try once more. Our own deadline becomes a transient HubError TIMEOUT.
    */
-  private async call(path: string, init: RequestInit & { authed?: boolean }, waitMs = 0, signal?: AbortSignal): Promise<Response> {
+  private async call(path: string, { authed, ...init }: RequestInit & { authed?: boolean }, waitMs = 0, signal?: AbortSignal): Promise<Response> {
     const url = joinUrl(this.baseUrl, path);
     const limitMs = waitMs + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const timeout = AbortSignal.timeout(limitMs);
-      const headers = { ...(init.headers as Record<string, string> | undefined), ...(init.authed ? await this.auth() : {}) };
+      const headers = { ...(init.headers as Record<string, string> | undefined), ...(authed ? await this.auth() : {}) };
       const sentAt = Date.now();
       let res: Response;
       try {
@@ -81,7 +81,7 @@ export class AgentClient {
       }
       const before = this.clockOffsetMs;
       this.learnClock(res, sentAt);
-      if (res.status === 401 && init.authed && attempt === 0 && this.clockOffsetMs !== before) {
+      if (res.status === 401 && authed && attempt === 0 && this.clockOffsetMs !== before) {
         await res.body?.cancel();
         continue;
       }
