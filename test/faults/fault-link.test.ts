@@ -4,7 +4,7 @@ import { Fleet } from "../lib/fleet.ts";
 import { sleep, spawnOutpost, waitFor, type OutpostProcess } from "../lib/processes.ts";
 import { storeRelease } from "../lib/releases.ts";
 import { withStateFile } from "../lib/state-file.ts";
-import { cpuSeconds, serverErrors, siteLedgerSettled } from "./lib/ledger.ts";
+import { cpuSeconds, producedEvents, serverErrors, siteLedgerSettled } from "./lib/ledger.ts";
 import { PrivateDns } from "./lib/private-dns.ts";
 import { TcpProxy } from "./lib/tcp-proxy.ts";
 import { recordCase } from "./report.ts";
@@ -63,6 +63,7 @@ describe("a site's uplink failing in five ways", () => {
 
   async function outage(o: Outage): Promise<void> {
     const before = await readAgentStatus(dir());
+    const produced0 = (await producedEvents(dir())).length;
     const logFrom = agent.text().length, seq0 = await lastSeq(), conn0 = proxy.stats.connections, cpu0 = cpuSeconds(agent.child.pid!), t0 = Date.now();
     await o.start();
     const version = before.bundleVersion! + 1;
@@ -122,7 +123,8 @@ describe("a site's uplink failing in five ways", () => {
         "reports re-sent (hub said duplicate)": resent, "events produced (site, so far)": ledger.produced, "events stored": ledger.stored,
         "events lost": ledger.missing.length, "recovery after the fault (s)": Math.round(recoverSeconds), "5xx seen": errors5xx,
       },
-      totals: { serverErrors: errors5xx, dataLost: ledger.missing.length },
+      // This case's own events (the site's ledger runs on across the cases).
+      totals: { eventsProduced: ledger.produced - produced0, eventsStored: ledger.stored - produced0, serverErrors: errors5xx, dataLost: ledger.missing.length },
     });
   }
 
