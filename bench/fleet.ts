@@ -44,7 +44,7 @@ export async function benchFleet(args: string[]): Promise<void> {
   const adminToken = `opa_${randomBytes(32).toString("base64url")}`;
   const hub = spawnOutpost("hub", ["hub", "start", "--data-dir", join(dir, "hub"), "--port", "0"], {
     OUTPOST_ADMIN_TOKEN: adminToken, OUTPOST_LOG_LEVEL: "error", OUTPOST_MQTT_PORT: "0", OUTPOST_MQTT_WS_PORT: "off", OUTPOST_ROLLOUT_TICK_SECONDS: "0",
-  }, nodeArgs);
+  }, { nodeArgs });
   const lines: string[] = [];
   const say = (s: string) => { console.log(s); lines.push(s); };
   let fleet: FleetSimulator | null = null;

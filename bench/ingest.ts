@@ -25,7 +25,7 @@ export async function benchIngest(args: string[]): Promise<void> {
   const profileAt = args.indexOf("--profile");
   const hub = spawnOutpost("hub", ["hub", "start", "--data-dir", join(dir, "hub"), "--port", "0"], {
     OUTPOST_ADMIN_TOKEN: adminToken, OUTPOST_LOG_LEVEL: "error", OUTPOST_MQTT: "off", OUTPOST_ROLLOUT_TICK_SECONDS: "0",
-  }, profileAt >= 0 ? ["--cpu-prof", `--cpu-prof-dir=${args[profileAt + 1] ?? "."}`] : []);
+  }, { nodeArgs: profileAt >= 0 ? ["--cpu-prof", `--cpu-prof-dir=${args[profileAt + 1] ?? "."}`] : [] });
   try {
     const url = (await hub.waitForOutput(/outpost hub listening on (\S+)/))[1]!;
     const { token } = await new OperatorClient(url, adminToken).createToken({ autoApprove: true, uses: 200 });

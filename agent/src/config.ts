@@ -53,6 +53,8 @@ export const AgentConfig = z.strictObject({
   /** Backoff for talking to the hub (long-poll, reports, enrollment): DESIGN says base 1 s, cap 60 s. */
   backoffBaseMs: z.number().int().min(1).max(600_000).default(1000),
   backoffCapMs: z.number().int().min(1).max(3_600_000).default(60_000),
+  /** Longest wait for any hub answer (a long-poll: its wait plus this) before the call counts as failed. */
+  hubTimeoutSeconds: z.number().min(0.5).max(600).default(30),
   /** With driver `real`: which of the site's systems this agent manages (a site without Ceph leaves it out). */
   drivers: z.array(RealDriverName).default(["lxd", "host"]),
   lxd: z.strictObject({
@@ -117,6 +119,7 @@ export const ENV_VARS = {
   OUTPOST_QUARANTINE_CAP_SECONDS: ["quarantineCapSeconds", num],
   OUTPOST_BACKOFF_BASE_MS: ["backoffBaseMs", num],
   OUTPOST_BACKOFF_CAP_MS: ["backoffCapMs", num],
+  OUTPOST_HUB_TIMEOUT_SECONDS: ["hubTimeoutSeconds", num],
   OUTPOST_DRIVERS: ["drivers", list],
   OUTPOST_LXD_SOCKET: ["lxd.socket", String],
   OUTPOST_LXD_STOP_TIMEOUT_SECONDS: ["lxd.stopTimeoutSeconds", num],

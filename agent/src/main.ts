@@ -6,6 +6,7 @@ import { healthEvents, type CephHealth } from "./drivers/ceph/health.ts";
 import type { CephObserved } from "./drivers/ceph/normalize.ts";
 import { createDrivers, driverSchema } from "./drivers/index.ts";
 import { loadOrCreateIdentity } from "./identity/keypair.ts";
+import { continueIdsAfter } from "./lib/ids.ts";
 import { createLogger } from "./lib/log.ts";
 import { sleep } from "./lib/sleep.ts";
 import { AGENT_VERSION } from "./lib/version.ts";
@@ -13,11 +14,15 @@ import { Reconciler } from "./reconcile/reconciler.ts";
 import { Events } from "./report/events.ts";
 import { Flusher } from "./report/flusher.ts";
 import { Reporter } from "./report/reporter.ts";
+import { watchStorage } from "./report/storage.ts";
 import { currentBundle } from "./store/bundles.ts";
 import { openStore } from "./store/db.ts";
 import { journalAppend } from "./store/journal.ts";
 import { KV, kvSet } from "./store/kv.ts";
+import { newestReportId } from "./store/outbox.ts";
 import { HttpsSync } from "./sync/https.ts";
+import { clockWatch } from "./sync/clock.ts";
+import { HubLink } from "./sync/link.ts";
 import { createTransport } from "./sync/mqtt/index.ts";
 import { serialIntake } from "./sync/mqtt/intake.ts";
 import { ensureEnrolled, EnrollError } from "./trust/enroll.ts";
@@ -62,6 +67,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     if (config.driver === "sim") {
       log.warn("driver sim: this agent manages a SIMULATED site (LXD, OVN, Ceph and host packages are rows in the state file, nothing real is touched)");
     }
+    continueIdsAfter(await newestReportId(store.db));
     const trust = await loadTrust(store.db);
     if (trust && trust.site !== config.site) {
       throw new EnrollError(`the state directory ${config.stateDir} belongs to site ${trust.site}, not ${config.site}`);
@@ -71,7 +77,14 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       journalAppend("agent-started", { site: config.site, agentVersion: AGENT_VERSION, driver: config.driver, pid: process.pid }),
     ]);
 
-    const client = new AgentClient(config.hubUrl, config.site, identity.privateKey);
+    // Late-bound: the flusher needs the events' nudge and the events need the flusher; wire by closure.
+    let events: Events | null = null;
+    const link = new HubLink({ store, log });
+    const client = new AgentClient(config.hubUrl, config.site, identity.privateKey, {
+      timeoutMs: config.hubTimeoutSeconds * 1000,
+      onClockOffset: clockWatch({ events: () => events, log }),
+      onOutcome: (e) => (e === null ? link.ok() : link.failed(e)),
+    });
     const hubBackoff = { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs };
     // The LXD driver reads the enforced bundle's artifacts synchronously while planning: keep a copy,
     // refreshed whenever a bundle is accepted.
@@ -83,11 +96,10 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       log,
     });
 
-    // Late-bound: the flusher needs the events' nudge and the events need the flusher; wire by closure.
     let flusher: Flusher | null = null;
     let reporter: Reporter | null = null;
     let cephHealth: CephHealth | undefined;
-    const events = new Events(store, config.outboxMax, log, () => flusher?.kick());
+    events = new Events(store, config.outboxMax, log, () => flusher?.kick());
 
     const reconciler = new Reconciler({
       store, drivers, events, log, signal,
@@ -106,9 +118,11 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       onBundle: async (jws) => { await mqttIntake?.receive(jws, "mqtt"); }, backoff: hubBackoff, log, signal,
     });
     flusher = new Flusher({ store, sender: transport.reports, log, intervalMs: config.reportIntervalSeconds * 1000, backoff: hubBackoff, signal });
+    watchStorage({ store, events, log, stateDir: config.stateDir });
     reporter = new Reporter({
-      store, log, signal, intervalMs: config.reportIntervalSeconds * 1000, outboxMax: config.outboxMax,
+      store, stateDir: config.stateDir, log, signal, intervalMs: config.reportIntervalSeconds * 1000, outboxMax: config.outboxMax,
       onQueued: () => flusher?.kick(),
+      sendDirect: (items) => transport.reports.reports(items),
       driverMetrics: async () => {
         const m: Record<string, number> = {};
         for (const drv of drivers) {

@@ -8,6 +8,8 @@ import { outboxCount } from "./store/outbox.ts";
 import { isStale, readReconcileRecord } from "./reconcile/record.ts";
 import { isEnrolled, readEnrollment } from "./trust/enroll.ts";
 import type { SiteState } from "@outpost/shared";
+import { freeBytes } from "./report/storage.ts";
+import type { HubLinkRecord } from "./sync/link.ts";
 
 /**
  * Read-only status for the technician on site (`outpost agent status`): everything comes from the
@@ -30,6 +32,10 @@ export interface AgentStatus {
   /** Why the state is what it is, when it is not simply in sync (failed steps, steps waiting for a window). */
   message: string | null;
   pendingReports: number;
+  /** How the agent's last exchanges with the hub went (sync/link.ts); null before the first. */
+  hub: HubLinkRecord | null;
+  /** Space left for the state file: at 0 the agent can record nothing, so it changes nothing. */
+  stateDirFreeBytes: number | null;
   recentEvents: { at: string; type: string; severity: string; message: string; code?: string }[];
 }
 
@@ -41,9 +47,9 @@ export async function readAgentStatus(stateDir: string, now = new Date()): Promi
   try {
     const db = store.db;
     const info = AgentInfo.safeParse(await kvGet(db, KV.agent));
-    const [bundle, rec, enrollment, pendingReports, journal] = await Promise.all([
+    const [bundle, rec, enrollment, pendingReports, journal, link] = await Promise.all([
       currentBundle(db), readReconcileRecord(db), readEnrollment(store), outboxCount(db),
-      journalRecent(db, { limit: 20, typePrefix: "event:" }),
+      journalRecent(db, { limit: 20, typePrefix: "event:" }), kvGet(db, KV.hubLink),
     ]);
     return {
       site: (info.success && info.data.site) || null,
@@ -60,6 +66,8 @@ export async function readAgentStatus(stateDir: string, now = new Date()): Promi
       pendingSteps: rec.pendingSteps,
       message: rec.message ?? null,
       pendingReports,
+      hub: (link as HubLinkRecord | undefined) ?? null,
+      stateDirFreeBytes: freeBytes(stateDir),
       // Every event is journaled when emitted (sent or still queued), so the journal alone is the history.
       recentEvents: journal
         .filter((j) => EVENT_TYPES.has(j.type.slice("event:".length)))

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { AgentStatus } from "@outpost/agent";
 import { ago, parseLabelArgs, print, table } from "../output.ts";
 
 interface AgentStartOptions { config?: string; hub?: string; site?: string; stateDir?: string; enrollToken?: string; label: string[]; logLevel?: string }
@@ -47,6 +48,8 @@ export function agentCommands(program: Command): void {
           `expires:         ${s.expiresAt ?? "-"}`,
           `last applied:    ${s.lastAppliedAt ? `${s.lastAppliedAt} (${ago(s.lastAppliedAt)})` : "never"}`,
           `pending reports: ${s.pendingReports}`,
+          `hub:             ${hubLine(s.hub)}`,
+          `state dir free:  ${s.stateDirFreeBytes === null ? "?" : `${(s.stateDirFreeBytes / 1048576).toFixed(1)} MiB`}${s.stateDirFreeBytes === 0 ? "  FULL: the agent can record nothing, so it changes nothing on the site" : ""}`,
           "",
           "recent events:",
           s.recentEvents.length
@@ -56,4 +59,12 @@ export function agentCommands(program: Command): void {
         return lines.join("\n");
       });
     });
+}
+
+/** "ok since ...", or what went wrong since when, and when the hub last answered at all. */
+function hubLine(h: AgentStatus["hub"]): string {
+  if (!h) return "no exchange recorded yet";
+  if (h.state === "ok") return `ok since ${h.since}`;
+  const last = h.lastContactAt ? `last answer ${h.lastContactAt} (${ago(h.lastContactAt)})` : "no answer since the agent started";
+  return `${h.state.toUpperCase()} since ${h.since} (${ago(h.since)}): ${h.problem?.code ?? "?"}: ${h.problem?.message ?? ""}; ${last}`;
 }

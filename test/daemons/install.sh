@@ -15,6 +15,7 @@ PACKAGES=(
   mosquitto mosquitto-clients                    # mosquitto, mosquitto_pub/_sub, mosquitto_ctrl
   chromium                                       # the dashboard test drives it headless (playwright-core)
   systemd cloud-init openssl                     # test/deploy: systemd-analyze verify/security, cloud-init schema, make-secrets.sh
+  faketime                                       # the clock-skew fault case runs agents an hour ahead / behind
 )
 
 start=$(date +%s.%N)

@@ -35,13 +35,13 @@ export class Fleet {
   async stopHub(signal: NodeJS.Signals = "SIGTERM"): Promise<void> { await this.hub.kill(signal); }
 
   /** Starts an agent process; on first start it enrolls with `token` (one per call if omitted). */
-  async startAgent(site: string, opts: { token?: string; labels?: Record<string, string>; env?: Record<string, string>; hubUrl?: string } = {}): Promise<OutpostProcess> {
+  async startAgent(site: string, opts: { token?: string; labels?: Record<string, string>; env?: Record<string, string>; hubUrl?: string; wrap?: string[] } = {}): Promise<OutpostProcess> {
     const token = opts.token ?? (await this.op.createToken({ uses: 1 })).token;
     const args = ["--hub", opts.hubUrl ?? this.url, "agent", "start", "--site", site, "--state-dir", this.stateDir(site), "--enroll-token", token];
     for (const [k, v] of Object.entries(opts.labels ?? {})) args.push("--label", `${k}=${v}`);
     const p = spawnOutpost(`agent ${site}`, args, {
       OUTPOST_HEAL_INTERVAL_SECONDS: "1", OUTPOST_REPORT_INTERVAL_SECONDS: "1", OUTPOST_LONG_POLL_SECONDS: "5", ...opts.env,
-    });
+    }, { wrap: opts.wrap });
     this.agents.set(site, p);
     await p.waitForOutput(/outpost agent running for site/);
     return p;

@@ -41,9 +41,16 @@ export class OutpostProcess {
   }
 }
 
-/** `nodeArgs` go before the CLI (e.g. `--cpu-prof` for a benchmark's profile of the hub). */
-export function spawnOutpost(name: string, args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): OutpostProcess {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+export interface SpawnOptions {
+  /** A command that runs the process inside it (e.g. `faketime -f +1h`, an `unshare` that gives it its own /etc/hosts). */
+  wrap?: string[];
+  /** Node options before the CLI (e.g. `--cpu-prof` for a benchmark's profile of the hub). */
+  nodeArgs?: string[];
+}
+
+export function spawnOutpost(name: string, args: string[], env: Record<string, string | undefined> = {}, opts: SpawnOptions = {}): OutpostProcess {
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, ...(opts.nodeArgs ?? []), CLI, ...args] as [string, ...string[]];
+  const child = spawn(cmd, pre, {
     cwd: REPO,
     env: { ...process.env, OUTPOST_LOG_LEVEL: process.env.OUTPOST_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -60,6 +60,7 @@ export class Reconciler {
   private healMs = DEFAULT_HEAL_S * 1000;
   /** Disruptive steps currently waiting for a maintenance window (journaled once, not every tick). */
   private deferred = new Set<string>();
+  private lastError = "";
 
   constructor(private readonly d: ReconcilerDeps) {
     this.quarantine = new Quarantine(d.quarantine);
@@ -79,9 +80,13 @@ export class Reconciler {
     while (!this.d.signal.aborted) {
       try {
         await this.runOnce();
+        this.lastError = "";
       } catch (e) {
         if (this.d.signal.aborted) break;
-        this.d.log.error({ err: (e as Error).message }, "reconcile run failed");
+        const err = (e as Error).message;
+        // Once per kind of failure: a full state directory fails every heal tick the same way.
+        if (err !== this.lastError) this.d.log.error({ err }, "reconcile run failed");
+        this.lastError = err;
       }
       const now = Date.now();
       const release = this.quarantine.nextRelease(now);

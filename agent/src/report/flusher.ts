@@ -21,6 +21,7 @@ export class Flusher {
   private flushes = 0;
   private running: Promise<void> | null = null;
   private unreachableLogged = false;
+  private lastError = "";
 
   constructor(private readonly o: {
     store: Store; sender: ReportSender; log: Logger; intervalMs: number; backoff: BackoffPolicy; signal: AbortSignal;
@@ -41,11 +42,14 @@ export class Flusher {
       if (r === "abort") return;
       try {
         await this.flushAll();
+        this.lastError = "";
       } catch (e) {
         // A state-file error (disk full, locked too long): keep the loop alive and try again later.
         if (this.o.signal.aborted) return;
         this.failures++;
-        this.o.log.error({ err: (e as Error).message }, "outbox flush failed");
+        const err = (e as Error).message;
+        if (err !== this.lastError) this.o.log.error({ err }, "outbox flush failed");
+        this.lastError = err;
       }
     }
   }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type Client, type InStatement, type ResultSet } from "@libsql/client";
 import { Mutex } from "../lib/mutex.ts";
+import { StorageHealth } from "./health.ts";
 import { CORE_SCHEMA } from "./schema.ts";
 
 export const STATE_FILE = "state.db";
@@ -18,6 +19,8 @@ export interface Store {
   write(stmts: InStatement[]): Promise<ResultSet[]>;
   /** Serialises this process's read-decide-write sequences (e.g. outbox insert + trim). */
   readonly lock: Mutex;
+  /** Whether writes are being refused for lack of space (updated by every write). */
+  readonly health: StorageHealth;
   close(): void;
 }
 
@@ -62,11 +65,23 @@ export async function openStore(stateDir: string, opts: OpenOptions = {}): Promi
     db.close();
     throw e;
   }
+  const health = new StorageHealth();
   return {
     path,
     db,
     lock: new Mutex(),
-    write: (stmts) => (stmts.length ? db.batch(stmts, "write") : Promise.resolve([])),
+    health,
+    write: async (stmts) => {
+      if (!stmts.length) return [];
+      try {
+        const out = await db.batch(stmts, "write");
+        health.observe(null);
+        return out;
+      } catch (e) {
+        health.observe(e);
+        throw e;
+      }
+    },
     close: () => db.close(),
   };
 }

@@ -6,6 +6,7 @@ export const KV = {
   trust: "trust",
   enrollment: "enrollment",
   reconcile: "reconcile",
+  hubLink: "hub-link",
 } as const;
 
 export function kvSet(key: string, value: unknown, now = new Date()): InStatement {

@@ -39,3 +39,12 @@ export async function outboxRecentEvents(db: Pick<Client, "execute">, limit: num
   const rs = await db.execute({ sql: "SELECT id, kind, body, at FROM outbox WHERE kind = 'event' ORDER BY id DESC LIMIT ?", args: [limit] });
   return rs.rows.map((r) => ({ id: String(r.id), kind: "event", at: String(r.at), body: JSON.parse(String(r.body)) }) as ReportItem);
 }
+
+/** The newest report id this state file knows of: queued, or the last event journaled (sent or not). */
+export async function newestReportId(db: Pick<Client, "execute">): Promise<string | null> {
+  const rs = await db.execute(`SELECT MAX(id) AS id FROM (
+    SELECT MAX(id) AS id FROM outbox
+    UNION ALL SELECT json_extract(detail, '$.id') FROM (SELECT detail FROM journal WHERE type LIKE 'event:%' ORDER BY seq DESC LIMIT 1))`);
+  const id = rs.rows[0]?.id;
+  return typeof id === "string" ? id : null;
+}

@@ -30,8 +30,6 @@ export interface HttpsSyncDeps {
   onApproval?: (pending: boolean) => void;
 }
 
-/** Extra time on top of `wait` before the agent gives up on a long-poll answer. */
-const LONG_POLL_GRACE_MS = 15_000;
 /** A 204 answered faster than this is not really long-polling: pace the loop so it cannot spin. */
 const MIN_CYCLE_MS = 1000;
 const PENDING_CAP_MS = 15_000;
@@ -40,6 +38,8 @@ export class HttpsSync {
   private attempt = 0;
   private enrolled = false;
   private said = new Set<string>();
+  /** Local failures said once (the state file refusing writes...), forgotten after a cycle that worked. */
+  private saidLocal = new Set<string>();
   private running: Promise<void> | null = null;
 
   constructor(private readonly d: HttpsSyncDeps) {}
@@ -72,7 +72,8 @@ export class HttpsSync {
         const known = await this.d.knownVersion();
         const wait = this.d.longPollSeconds;
         const started = Date.now();
-        const answer = await this.d.client.bundle(known, wait, AbortSignal.any([signal, AbortSignal.timeout(wait * 1000 + LONG_POLL_GRACE_MS)]));
+        // The client gives up after wait + hubTimeoutSeconds (a TIMEOUT, retried like an unreachable hub).
+        const answer = await this.d.client.bundle(known, wait, signal);
         this.clearAll();
         this.d.onApproval?.(false);
         this.attempt = 0;
@@ -84,6 +85,7 @@ export class HttpsSync {
           // A refused bundle will be offered again at once (the hub still has it): back off.
           if (outcome.kind === "rejected") delay = backoffDelay(this.attempt++, this.d.backoff);
         }
+        this.saidLocal.clear();
       } catch (e) {
         if (signal.aborted) break;
         // Waiting for approval is not an outage: poll at most every 15 s so approval takes effect soon.
@@ -111,7 +113,9 @@ export class HttpsSync {
     } else if (e instanceof HubError) {
       this.once(`refused:${e.code}`, () => log.error({ code: e.code, status: e.status }, `hub refused the request: ${e.message}`));
     } else {
-      log.error({ err: (e as Error).message }, "sync error");
+      // A local failure (the state file refusing writes, say) repeats on every retry: say it once until it clears.
+      const err = (e as Error).message;
+      if (!this.saidLocal.has(err)) { this.saidLocal.add(err); log.error({ err }, "sync error"); }
     }
   }
 }

@@ -102,7 +102,12 @@ export class Dynsec {
     if (created.error) {
       if (!/already exists/i.test(created.error)) throw new Error(`dynsec createClient: ${created.error}`);
       await this.must("setClientPassword", { username: site, password });
-      await this.must("addClientRole", { username: site, rolename }, /already|has role/i);
+      // Mosquitto 2.0.11 answers addClientRole for a role the client already holds with "Internal
+      // error": look first, or every provisioning after the first (an agent whose answer was lost,
+      // or that asks again after a failed connection) would fail for good.
+      const me = await this.must("getClient", { username: site });
+      const roles = (me.data as { client?: { roles?: { rolename: string }[] } } | undefined)?.client?.roles ?? [];
+      if (!roles.some((r) => r.rolename === rolename)) await this.must("addClientRole", { username: site, rolename }, /already|has role/i);
       await this.must("enableClient", { username: site });
     }
     return password;

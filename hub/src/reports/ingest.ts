@@ -30,7 +30,9 @@ const store = perKey((hub: HubDb) => async (batches: Batch[]): Promise<Set<strin
     out.push(ids);
     const latest = newestStatus(b.items.filter((r) => ids.has(r.id)));
     if (!latest) continue;
-    const at = new Date(latest.at);
+    // A report cannot come from the future: a site whose clock runs ahead would otherwise stamp a
+    // status the corrected clock's next ones could not beat for as long as it ran ahead.
+    const at = new Date(Math.min(Date.parse(latest.at), b.now.getTime()));
     const body = latest.body as StatusBody;
     // Only a newer report moves the site's state: reports flushed late from an outbox arrive out of order.
     await tx.update(sites).set({

@@ -7,7 +7,8 @@ import {
   type EnrollRequest, type ReportItemInput,
 } from "../protocol/agent.ts";
 import { MQTT_INFO_PATH, MqttInfo } from "../protocol/mqtt.ts";
-import { errorFrom, joinUrl, request } from "./http.ts";
+import { nextOffset, offsetFromDate } from "./clock.ts";
+import { errorFrom, HubError, joinUrl, request } from "./http.ts";
 
 /**
  * Reads at most `limit` characters of a body and drops the rest: an endless answer (a hostile
@@ -27,54 +28,137 @@ async function readCapped(res: Response, limit: number): Promise<string> {
 
 export type BundleAnswer = { status: 200; jws: string; version: number } | { status: 204 };
 
+export interface AgentClientOptions {
+  /**
+   * How long any call may take before it fails as a transient TIMEOUT (a long-poll: its wait plus
+   * this). Without it, a request swallowed by a dead link (NAT state lost, a blackholed uplink) would
+   * wait for the socket's own timeout, minutes, with the outbox stuck behind it.
+   */
+  timeoutMs?: number;
+  /** Called when the estimated offset of this host's clock from the hub's changes (see clock.ts). */
+  onClockOffset?: (offsetMs: number, hubDate: string) => void;
+  /** Called after every call but those the caller aborted: null when it worked, else the error it throws. */
+  onOutcome?: (error: unknown) => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
 /** The agent's side of DESIGN §3. Every authenticated call carries a fresh, single-use JWT. */
 export class AgentClient {
-  constructor(readonly baseUrl: string, readonly site: string, private readonly key: CryptoKey) {}
+  private readonly timeoutMs: number;
+  /** Hub time minus local time, as learnt from the hub's Date headers; request tokens are signed on hub time. */
+  clockOffsetMs = 0;
+
+  constructor(readonly baseUrl: string, readonly site: string, private readonly key: CryptoKey, private readonly opts: AgentClientOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
 
   private async auth(): Promise<Record<string, string>> {
-    return { authorization: `Bearer ${await signAgentJwt(this.site, this.key)}` };
+    return { authorization: `Bearer ${await this.token()}` };
   }
 
-  async enroll(body: EnrollRequest): Promise<EnrollResponse> {
-    const res = await request(joinUrl(this.baseUrl, AgentRoutes.enroll), {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
-    });
-    if (!res.ok) throw await errorFrom(res);
-    return EnrollResponse.parse(await res.json());
+  /**
+   * One call: fetch with a deadline, learn the clock offset from the answer, and, when the hub refused
+   * the request token while the offset was still unknown (AUTH_INVALID, a clock far off), sign a new
+   * one on hub time and try once more. Our own deadline becomes a transient HubError TIMEOUT.
+   */
+  private async call(path: string, { authed, ...init }: RequestInit & { authed?: boolean }, waitMs = 0, signal?: AbortSignal): Promise<Response> {
+    const url = joinUrl(this.baseUrl, path);
+    const limitMs = waitMs + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const timeout = AbortSignal.timeout(limitMs);
+      const headers = { ...(init.headers as Record<string, string> | undefined), ...(authed ? await this.auth() : {}) };
+      const sentAt = Date.now();
+      let res: Response;
+      try {
+        res = await request(url, { ...init, headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      } catch (e) {
+        if (timeout.aborted && !signal?.aborted) throw new HubError(0, "TIMEOUT", `hub at ${new URL(url).origin} did not answer ${path.split("?")[0]} within ${Math.round(limitMs / 1000)} s`);
+        throw e;
+      }
+      const before = this.clockOffsetMs;
+      this.learnClock(res, sentAt);
+      if (res.status === 401 && authed && attempt === 0 && this.clockOffsetMs !== before) {
+        await res.body?.cancel();
+        continue;
+      }
+      return res;
+    }
   }
 
-  async keys(): Promise<TrustBundle> {
-    const res = await request(joinUrl(this.baseUrl, AgentRoutes.keys), {});
-    if (!res.ok) throw await errorFrom(res);
-    return TrustBundle.parse(await res.json());
+  private learnClock(res: Response, sentAt: number): void {
+    const date = res.headers.get("date");
+    const next = nextOffset(this.clockOffsetMs, offsetFromDate(date, sentAt, Date.now()));
+    if (next === this.clockOffsetMs) return;
+    this.clockOffsetMs = next;
+    this.opts.onClockOffset?.(next, date!);
   }
 
+  /** Reads the body; a connection cut mid-answer is a transient error, like one that never connected. */
+  private async body<T>(res: Response, path: string, read: (r: Response) => Promise<T>): Promise<T> {
+    try {
+      return await read(res);
+    } catch (e) {
+      if ((e as Error).name === "AbortError") throw e;
+      if ((e as Error).name === "TimeoutError") throw new HubError(0, "TIMEOUT", `the hub's answer to ${path} did not arrive within ${Math.round(this.timeoutMs / 1000)} s`);
+      throw new HubError(0, "BAD_ANSWER", `the hub's answer to ${path} was cut short or garbled: ${(e as Error).message}`);
+    }
+  }
+
+  /** Runs one public call and tells onOutcome how it went. */
+  private async tracked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      const out = await fn();
+      this.opts.onOutcome?.(null);
+      return out;
+    } catch (e) {
+      if (!signal?.aborted) this.opts.onOutcome?.(e);
+      throw e;
+    }
+  }
+
+  enroll(body: EnrollRequest): Promise<EnrollResponse> { return this.tracked(() => this.enrollOnce(body)); }
+  keys(): Promise<TrustBundle> { return this.tracked(() => this.keysOnce()); }
   /** Long-poll: answers at once when the hub holds a version newer than `known`, else after `wait` s with 204. */
-  async bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
-    const url = joinUrl(this.baseUrl, `${AgentRoutes.bundle}?known=${known}&wait=${wait}`);
-    const res = await request(url, { headers: { ...(await this.auth()), "if-none-match": `"v${known}"` }, signal });
+  bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> { return this.tracked(() => this.bundleOnce(known, wait, signal), signal); }
+  reports(reports: ReportItemInput[]): Promise<ReportsResponse> { return this.tracked(() => this.reportsOnce(reports)); }
+  /** How to reach the hub's MQTT broker (404 MQTT_DISABLED when the hub runs without one). */
+  mqtt(): Promise<MqttInfo> { return this.tracked(() => this.mqttOnce()); }
+
+  private async enrollOnce(body: EnrollRequest): Promise<EnrollResponse> {
+    const res = await this.call(AgentRoutes.enroll, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    if (!res.ok) throw await errorFrom(res);
+    return this.body(res, AgentRoutes.enroll, async (r) => EnrollResponse.parse(await r.json()));
+  }
+
+  private async keysOnce(): Promise<TrustBundle> {
+    const res = await this.call(AgentRoutes.keys, {});
+    if (!res.ok) throw await errorFrom(res);
+    return this.body(res, AgentRoutes.keys, async (r) => TrustBundle.parse(await r.json()));
+  }
+
+  private async bundleOnce(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
+    const res = await this.call(`${AgentRoutes.bundle}?known=${known}&wait=${wait}`, { authed: true, headers: { "if-none-match": `"v${known}"` } }, wait * 1000, signal);
     if (res.status === 204 || res.status === 304) { await res.body?.cancel(); return { status: 204 }; }
     if (!res.ok) throw await errorFrom(res);
-    return { status: 200, jws: await readCapped(res, MAX_BUNDLE_JWS_CHARS + 1), version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
+    const jws = await this.body(res, AgentRoutes.bundle, (r) => readCapped(r, MAX_BUNDLE_JWS_CHARS + 1));
+    return { status: 200, jws, version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
   }
 
-  async reports(reports: ReportItemInput[]) {
-    const res = await request(joinUrl(this.baseUrl, AgentRoutes.reports), {
-      method: "POST", headers: { ...(await this.auth()), "content-type": "application/json" }, body: JSON.stringify({ reports }),
-    });
+  private async reportsOnce(reports: ReportItemInput[]): Promise<ReportsResponse> {
+    const res = await this.call(AgentRoutes.reports, { method: "POST", authed: true, headers: { "content-type": "application/json" }, body: JSON.stringify({ reports }) });
     if (!res.ok) throw await errorFrom(res);
-    return ReportsResponse.parse(await res.json());
+    return this.body(res, AgentRoutes.reports, async (r) => ReportsResponse.parse(await r.json()));
   }
 
-  /** How to reach the hub's MQTT broker (404 MQTT_DISABLED when the hub runs without one). */
-  async mqtt(): Promise<MqttInfo> {
-    const res = await request(joinUrl(this.baseUrl, MQTT_INFO_PATH), { headers: await this.auth() });
+  private async mqttOnce(): Promise<MqttInfo> {
+    const res = await this.call(MQTT_INFO_PATH, { authed: true });
     if (!res.ok) throw await errorFrom(res);
-    return MqttInfo.parse(await res.json());
+    return this.body(res, MQTT_INFO_PATH, async (r) => MqttInfo.parse(await r.json()));
   }
 
-  /** A fresh single-use agent JWT (the MQTT password for brokers that verify them). */
-  token(): Promise<string> { return signAgentJwt(this.site, this.key); }
+  /** A fresh single-use agent JWT (the MQTT password for brokers that verify them), signed on hub time. */
+  token(): Promise<string> { return signAgentJwt(this.site, this.key, undefined, new Date(Date.now() + this.clockOffsetMs)); }
 
   /** Raw artifact download (Range-capable); the caller checks digest and size against the bundle. */
   async artifact(sha256: string, offset = 0, signal?: AbortSignal): Promise<Response> {

@@ -99,6 +99,60 @@ describe("AgentClient against a live HTTP server", () => {
   });
 });
 
+describe("AgentClient on a bad link or a host with a wrong clock", () => {
+  let key: { privateKey: CryptoKey; publicKey: CryptoKey };
+  beforeAll(async () => { key = (await generateKeyPair("EdDSA", { crv: "Ed25519" })) as typeof key; });
+
+  it("a hub that never answers fails the call as a transient TIMEOUT after timeoutMs, not the socket's minutes", async () => {
+    handler = () => { /* never answers */ };
+    const err = await new AgentClient(base, "edge-1", key.privateKey, { timeoutMs: 300 }).reports([]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HubError);
+    expect(err).toMatchObject({ status: 0, code: "TIMEOUT" });
+    expect((err as HubError).transient).toBe(true);
+    // A long-poll gets its wait on top of the timeout: a 204 after 0.5 s is not a timeout at 0.3 s.
+    handler = (_req, _b, res) => { setTimeout(() => res.writeHead(204).end(), 500); };
+    expect(await new AgentClient(base, "edge-1", key.privateKey, { timeoutMs: 300 }).bundle(1, 1)).toEqual({ status: 204 });
+  });
+
+  it("an answer cut off mid-body is a transient BAD_ANSWER", async () => {
+    handler = (_req, _b, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "400" });
+      res.write('{"acked":["01');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const err = await new AgentClient(base, "edge-1", key.privateKey).reports([]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 0, code: "BAD_ANSWER" });
+    expect((err as HubError).transient).toBe(true);
+  });
+
+  it("a token refused by a hub whose Date is an hour ahead: signed again on hub time, once, and the offset is reported", async () => {
+    const hourMs = 3_600_000;
+    const offsets: number[] = [];
+    const client = new AgentClient(base, "edge-1", key.privateKey, { onClockOffset: (ms) => offsets.push(ms) });
+    handler = (req, _b, res) => {
+      const hubNow = new Date(Date.now() + hourMs);
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")![1]!;
+      // The hub's own check, on the hub's clock.
+      verifyAgentJwt(token, "edge-1", key.publicKey, async () => false, hubNow).then(
+        () => res.writeHead(204, { date: hubNow.toUTCString() }).end(),
+        (e: Error) => json(res.setHeader("date", hubNow.toUTCString()), 401, { error: { code: "AUTH_INVALID", message: e.message } }));
+    };
+    seen.length = 0;
+    expect(await client.bundle(1, 0)).toEqual({ status: 204 });
+    expect(seen).toHaveLength(2); // refused once, then accepted
+    expect(offsets).toHaveLength(1);
+    expect(Math.abs(offsets[0]! - hourMs)).toBeLessThan(2_000);
+    seen.length = 0;
+    expect(await client.bundle(1, 0)).toEqual({ status: 204 });
+    expect(seen).toHaveLength(1); // known from now on
+    // Refused for another reason with the offset unchanged: no retry, the error goes to the caller.
+    handler = (_req, _b, res) => json(res.setHeader("date", new Date(Date.now() + hourMs).toUTCString()), 401, { error: { code: "AUTH_REPLAY", message: "seen" } });
+    seen.length = 0;
+    await expect(client.bundle(1, 0)).rejects.toMatchObject({ status: 401, code: "AUTH_REPLAY" });
+    expect(seen).toHaveLength(1);
+  });
+});
+
 describe("OperatorClient against a live HTTP server", () => {
   it("sends the bearer token and JSON, and validates the answer", async () => {
     handler = (_req, _b, res) => json(res, 200, { release: { name: "base", version: "2" }, assigned: [{ site: "edge-1", version: 4 }] });

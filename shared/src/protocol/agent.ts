@@ -60,6 +60,7 @@ export const TelemetryBody = z.strictObject({
 export const EventType = z.enum([
   "enrolled", "bundle-received", "bundle-rejected", "applied", "apply-failed",
   "drift-healed", "heal-failed", "step-quarantined", "stale", "ceph-health", "keys-updated",
+  "clock-skew", "storage-full",
 ]);
 export type EventType = z.output<typeof EventType>;
 /**

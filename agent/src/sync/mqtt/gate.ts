@@ -26,7 +26,7 @@ export class BundleGate implements Pick<AgentClient, "bundle"> {
 
   async bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
     const s = signal ?? new AbortController().signal;
-    // Hold at most `wait` seconds (HttpsSync times a call out shortly after that), or 1 s when polling.
+    // Hold at most `wait` seconds (the client times a long-poll out shortly after that), or 1 s when polling.
     const holdMs = Math.max(wait, 1) * 1000;
     if (this.o.mode === "mqtt") {
       await sleep(holdMs, s);

@@ -38,6 +38,8 @@ export class MqttSession {
   #client: MqttClient | null = null;
   #up = false;
   #info: MqttInfo | null = null;
+  /** The last connection attempt failed: ask the hub where the broker is before the next one. */
+  #recheck = false;
   #attempt = 0;
   #running: Promise<void> | null = null;
   #said = new Set<string>();
@@ -118,11 +120,27 @@ export class MqttSession {
     log.debug("mqtt session stopped");
   }
 
-  /** From memory, the state file (a broker secret survives restarts and hub outages), or the hub. */
+  /**
+   * From memory, the state file (a broker secret survives restarts and hub outages), or the hub.
+   * After a failed attempt the hub is asked again first: the broker may be back at another address
+   * (the hub restarted with its embedded broker elsewhere, a new public URL); when the hub cannot be
+   * asked either, the address held is tried again.
+   */
   async #credentials(): Promise<MqttInfo> {
+    if (this.#recheck) {
+      this.#recheck = false;
+      try { return await this.#fetchCredentials(); } catch (e) {
+        if (this.#info) return this.#info;
+        throw e;
+      }
+    }
     if (this.#info) return this.#info;
     const saved = MqttInfo.safeParse(await kvGet(this.d.store.db, CREDENTIALS_KEY));
     if (saved.success) return (this.#info = saved.data);
+    return this.#fetchCredentials();
+  }
+
+  async #fetchCredentials(): Promise<MqttInfo> {
     const info = await this.d.client.mqtt();
     // The broker secret (external broker) is a credential: it lives only in the state file, never in logs.
     await this.d.store.write([kvSet(CREDENTIALS_KEY, info)]);
@@ -192,6 +210,7 @@ export class MqttSession {
     } else if (e instanceof HubError && (e.code === "AUTH_SITE_PENDING" || e.code === "MQTT_DISABLED")) {
       this.#once(e.code, () => log.info(e.code === "MQTT_DISABLED" ? "the hub runs without MQTT; staying on HTTPS" : "waiting for approval before connecting to mqtt"));
     } else {
+      this.#recheck = true;
       this.#once("unreachable", () => log.warn({ err: (e as Error).message }, "mqtt broker unreachable; retrying with backoff"));
     }
   }

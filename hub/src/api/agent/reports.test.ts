@@ -43,6 +43,16 @@ describe("POST /agent/v1/reports", () => {
     expect(await t.op.getSite("site-b")).toMatchObject({ state: "degraded", stale: true });
   });
 
+  it("a status from a clock running ahead does not block the next ones once the clock is fixed", async () => {
+    const c = await enrolledSite(t, "site-c");
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    await c.client.reports([status(inAnHour, { state: "applying", bundleVersion: 4 })]);
+    expect(await t.op.getSite("site-c")).toMatchObject({ state: "applying", appliedVersion: 4 });
+    // NTP corrects the clock: the next status is stamped with the real time, an hour "earlier".
+    await c.client.reports([status(new Date(Date.now() + 1000).toISOString(), { state: "in-sync", bundleVersion: 5 })]);
+    expect(await t.op.getSite("site-c")).toMatchObject({ state: "in-sync", appliedVersion: 5 });
+  });
+
   it("many sites reporting at once (one group commit): each report stored once, each site's own state set", async () => {
     const fleet = await Promise.all(Array.from({ length: 12 }, (_, i) => enrolledSite(t, `burst-${i}`)));
     const sent = fleet.map((s, i) => [status("2026-02-01T00:00:00Z", { bundleVersion: 10 + i }), event("applied"), event("drift-healed")]);
