@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readlinkSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DaemonStartError, isAlive, logTail, removeDir, requireInstalled, run, sleep, spawnDaemon, tempDir, waitFor, which } from "./util.ts";
 
@@ -52,6 +53,33 @@ export async function ensureLxd(opts: { timeoutMs?: number } = {}): Promise<LxdH
   }
   await preseed();
   return { socket: LXD_SOCKET, startedHere, pid: lxdDaemonPids()[0], logFile };
+}
+
+/**
+ * LXD is one daemon for the whole machine, and a driver owns every object marked
+ * `user.outpost.owned=true` in it: two test files converging sites at once would each plan to delete
+ * the other's objects. Files that let a driver loose on LXD take this machine-wide lock (an atomic
+ * mkdir holding the owner's PID; a lock whose owner died is taken over) and release it when done.
+ */
+export async function holdLxd(who: string, timeoutMs = 600_000): Promise<() => void> {
+  const dir = join(tmpdir(), "outpost-lxd-test.lock");
+  const owner = join(dir, "owner");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(owner, `${process.pid} ${who}\n`);
+      return () => { try { if (readFileSync(owner, "utf8").startsWith(`${process.pid} `)) rmSync(dir, { recursive: true, force: true }); } catch { /* gone */ } };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    let holder = "";
+    try { holder = readFileSync(owner, "utf8").trim(); } catch { /* being written or removed */ }
+    const pid = Number(holder.split(" ")[0]);
+    if (holder && !isAlive(pid)) { rmSync(dir, { recursive: true, force: true }); continue; }
+    if (Date.now() > deadline) throw new Error(`LXD is held by another test (${holder || "unknown"}) for more than ${timeoutMs} ms`);
+    await sleep(250);
+  }
 }
 
 /** `start()` for uniformity with the other harnesses: ensureLxd() plus a stop() that shuts LXD down only if

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ceph from "../daemons/ceph.ts";
-import { buildBusyboxImage, cleanupLxd, ensureLxd, lxdGet, lxdOperation, lxdRequest } from "../daemons/lxd.ts";
+import { buildBusyboxImage, cleanupLxd, ensureLxd, holdLxd, lxdGet, lxdOperation, lxdRequest } from "../daemons/lxd.ts";
 import * as ovn from "../daemons/ovn.ts";
 import { run, tempDir } from "../daemons/util.ts";
 import { createTestAptRepo, type TestAptRepo } from "../fixtures/apt/repo.ts";
@@ -29,8 +29,10 @@ describe("a real site (LXD + OVN + Ceph + apt) converges, heals and reports", ()
   let repo: TestAptRepo;
   const imageDir = tempDir("e2e-image");
 
+  let releaseLxd: (() => void) | undefined;
   beforeAll(async () => {
     await ensureLxd();
+    releaseLxd = await holdLxd("e2e real site");
     await cleanupLxd(P);
     [nb, cluster, repo] = await Promise.all([ovn.start(), ceph.start(), createTestAptRepo(PKG)]);
     await repo.publish("main", "1.0");
@@ -67,11 +69,12 @@ describe("a real site (LXD + OVN + Ceph + apt) converges, heals and reports", ()
         OUTPOST_HEAL_INTERVAL_SECONDS: "2", OUTPOST_REPORT_INTERVAL_SECONDS: "2",
       },
     });
-  }, 240_000);
+  }, 600_000); // may wait its turn for LXD (holdLxd)
 
   afterAll(async () => {
     await fleet.close();
     await cleanupLxd(P).catch(() => undefined);
+    releaseLxd?.();
     await Promise.allSettled([nb?.stop(), cluster?.stop(), repo?.cleanup()]);
     rmSync(imageDir, { recursive: true, force: true });
   }, 120_000);

@@ -66,66 +66,73 @@ describe("a site's uplink failing in five ways", () => {
     const produced0 = (await producedEvents(dir())).length;
     const logFrom = agent.text().length, seq0 = await lastSeq(), conn0 = proxy.stats.connections, cpu0 = cpuSeconds(agent.child.pid!), t0 = Date.now();
     await o.start();
-    const version = before.bundleVersion! + 1;
-    await fleet.op.assign({ name: "store", version: `3.${++release}` }, "");
+    let ended = false;
+    try {
+      const version = before.bundleVersion! + 1;
+      await fleet.op.assign({ name: "store", version: `3.${++release}` }, "");
 
-    // Enforcement goes on: drift is healed locally while the link is bad.
-    expect(await deleteSimObject(dir(), "lxd.instance", "pos-1")).toBe(true);
-    await waitFor("pos-1 recreated during the fault", () => getSimObject(dir(), "lxd.instance", "pos-1"), 30_000);
+      // Enforcement goes on: drift is healed locally while the link is bad.
+      expect(await deleteSimObject(dir(), "lxd.instance", "pos-1")).toBe(true);
+      await waitFor("pos-1 recreated during the fault", () => getSimObject(dir(), "lxd.instance", "pos-1"), 30_000);
 
-    const says = o.says;
-    let slowApplySeconds = 0;
-    if (says) {
-      // It says what is wrong: its log, and the status a technician reads on site.
-      await waitFor(`the agent's log to name ${says.log}`, () => says.log.test(agent.text().slice(logFrom)), 30_000);
-      const st = await waitFor("agent status to show the hub link down", async () => {
-        const s = await readAgentStatus(dir());
-        return s.hub?.state === "down" && says.code.test(s.hub.problem?.code ?? "") ? s : null;
-      }, 30_000);
-      expect(st.bundleVersion, "kept its last good bundle").toBe(before.bundleVersion);
-      expect(await cliStatus()).toMatch(new RegExp(`hub: +DOWN since .*${says.code.source}`));
-    } else {
-      // Limping, not down: the release and the events get through while the fault lasts.
+      const says = o.says;
+      let slowApplySeconds = 0;
+      if (says) {
+        // It says what is wrong: its log, and the status a technician reads on site.
+        await waitFor(`the agent's log to name ${says.log}`, () => says.log.test(agent.text().slice(logFrom)), 30_000);
+        const st = await waitFor("agent status to show the hub link down", async () => {
+          const s = await readAgentStatus(dir());
+          return s.hub?.state === "down" && says.code.test(s.hub.problem?.code ?? "") ? s : null;
+        }, 30_000);
+        expect(st.bundleVersion, "kept its last good bundle").toBe(before.bundleVersion);
+        expect(await cliStatus()).toMatch(new RegExp(`hub: +DOWN since .*${says.code.source}`));
+      } else {
+        // Limping, not down: the release and the events get through while the fault lasts.
+        await fleet.waitApplied([site], () => version, 60_000);
+        slowApplySeconds = (Date.now() - t0) / 1000;
+        await siteLedgerSettled(fleet.hubDataDir, site, dir(), 60_000);
+      }
+      // Long enough for several timeouts and backoff rounds, however quickly the checks above passed.
+      await sleep(t0 + MIN_FAULT_MS - Date.now());
+      expect(agent.alive, "agent process still running").toBe(true);
+      const faultSeconds = (Date.now() - t0) / 1000;
+      const cpuShare = (cpuSeconds(agent.child.pid!) - cpu0) / faultSeconds;
+      const connections = proxy.stats.connections - conn0;
+      // Not spinning: a retry loop without backoff burns a core and opens thousands of connections.
+      expect(cpuShare, "agent CPU share during the fault").toBeLessThan(0.5);
+      expect(connections / faultSeconds, "connections per second during the fault").toBeLessThan(10);
+
+      await o.end();
+      ended = true;
+      const recoverFrom = Date.now();
       await fleet.waitApplied([site], () => version, 60_000);
-      slowApplySeconds = (Date.now() - t0) / 1000;
-      await siteLedgerSettled(fleet.hubDataDir, site, dir(), 60_000);
+      await waitFor("the agent status to show the hub link ok again", async () => (await readAgentStatus(dir())).hub?.state === "ok", 30_000);
+      const ledger = await siteLedgerSettled(fleet.hubDataDir, site, dir());
+      const recoverSeconds = (Date.now() - recoverFrom) / 1000;
+      expect(ledger).toMatchObject({ missing: [], duplicated: [], foreign: [], outOfOrder: 0, idsUnsorted: 0 });
+      const errors5xx = serverErrors(fleet.hub.text());
+      expect(errors5xx).toBe(0);
+      const resent = await duplicatesSince(seq0);
+
+      recordCase({
+        id: o.id, section: "Faults", title: o.title,
+        done: `${o.done} Meanwhile a new release was assigned at the hub and an instance was deleted on the site.`,
+        checked: (says
+          ? `The agent process kept running on its last good bundle and healed the deleted instance locally; its log named the cause (${says.log.source}) and \`outpost agent status\` showed the hub link DOWN with code ${says.code.source}`
+          : "The agent kept working through it, slowly: it healed the deleted instance, and the new release and every event reached the hub while the fault lasted") +
+          "; it used < 50% of a core and < 10 connections/s meanwhile (no hot loop). When the fault ended it recovered by itself: the new release applied, the status back to ok, every event it journaled stored at the hub exactly once, in order; no 5xx.",
+        figures: {
+          "fault (s)": Math.round(faultSeconds), ...(says ? {} : { "new release applied during the fault after (s)": Math.round(slowApplySeconds) }), "agent CPU during fault (% of a core)": Math.round(cpuShare * 100), "connections during fault": connections,
+          "reports re-sent (hub said duplicate)": resent, "events produced (site, so far)": ledger.produced, "events stored": ledger.stored,
+          "events lost": ledger.missing.length, "recovery after the fault (s)": Math.round(recoverSeconds), "5xx seen": errors5xx,
+        },
+        // This case's own events (the site's ledger runs on across the cases).
+        totals: { eventsProduced: ledger.produced - produced0, eventsStored: ledger.stored - produced0, serverErrors: errors5xx, dataLost: ledger.missing.length },
+      });
+    } finally {
+      // A failed check must not leave the fault on for the cases after it.
+      if (!ended) await o.end();
     }
-    // Long enough for several timeouts and backoff rounds, however quickly the checks above passed.
-    await sleep(t0 + MIN_FAULT_MS - Date.now());
-    expect(agent.alive, "agent process still running").toBe(true);
-    const faultSeconds = (Date.now() - t0) / 1000;
-    const cpuShare = (cpuSeconds(agent.child.pid!) - cpu0) / faultSeconds;
-    const connections = proxy.stats.connections - conn0;
-    // Not spinning: a retry loop without backoff burns a core and opens thousands of connections.
-    expect(cpuShare, "agent CPU share during the fault").toBeLessThan(0.5);
-    expect(connections / faultSeconds, "connections per second during the fault").toBeLessThan(10);
-
-    await o.end();
-    const recoverFrom = Date.now();
-    await fleet.waitApplied([site], () => version, 60_000);
-    await waitFor("the agent status to show the hub link ok again", async () => (await readAgentStatus(dir())).hub?.state === "ok", 30_000);
-    const ledger = await siteLedgerSettled(fleet.hubDataDir, site, dir());
-    const recoverSeconds = (Date.now() - recoverFrom) / 1000;
-    expect(ledger).toMatchObject({ missing: [], duplicated: [], foreign: [], outOfOrder: 0, idsUnsorted: 0 });
-    const errors5xx = serverErrors(fleet.hub.text());
-    expect(errors5xx).toBe(0);
-    const resent = await duplicatesSince(seq0);
-
-    recordCase({
-      id: o.id, section: "Faults", title: o.title,
-      done: `${o.done} Meanwhile a new release was assigned at the hub and an instance was deleted on the site.`,
-      checked: (says
-        ? `The agent process kept running on its last good bundle and healed the deleted instance locally; its log named the cause (${says.log.source}) and \`outpost agent status\` showed the hub link DOWN with code ${says.code.source}`
-        : "The agent kept working through it, slowly: it healed the deleted instance, and the new release and every event reached the hub while the fault lasted") +
-        "; it used < 50% of a core and < 10 connections/s meanwhile (no hot loop). When the fault ended it recovered by itself: the new release applied, the status back to ok, every event it journaled stored at the hub exactly once, in order; no 5xx.",
-      figures: {
-        "fault (s)": Math.round(faultSeconds), ...(says ? {} : { "new release applied during the fault after (s)": Math.round(slowApplySeconds) }), "agent CPU during fault (% of a core)": Math.round(cpuShare * 100), "connections during fault": connections,
-        "reports re-sent (hub said duplicate)": resent, "events produced (site, so far)": ledger.produced, "events stored": ledger.stored,
-        "events lost": ledger.missing.length, "recovery after the fault (s)": Math.round(recoverSeconds), "5xx seen": errors5xx,
-      },
-      // This case's own events (the site's ledger runs on across the cases).
-      totals: { eventsProduced: ledger.produced - produced0, eventsStored: ledger.stored - produced0, serverErrors: errors5xx, dataLost: ledger.missing.length },
-    });
   }
 
   it("connection refused: nothing listens where the hub should be", () => outage({
@@ -148,10 +155,11 @@ describe("a site's uplink failing in five ways", () => {
     start: () => { proxy.delayMs = 2500; }, end: () => { proxy.delayMs = 0; },
   }));
 
-  it("hub slower than the agent waits: every answer 6 s late", () => outage({
-    id: "link-hub-too-slow", title: "Hub slower than the agent waits: 6 s per answer",
-    done: "Every chunk the hub sent reached the agent 6 s late, beyond the agent's 4 s timeout: every call timed out, though the hub had done its part (reports stored, acks lost).",
-    start: () => { proxy.delayMs = 6000; }, end: () => { proxy.delayMs = 0; },
+  it("hub slower than the agent waits: every answer 12 s late", () => outage({
+    id: "link-hub-too-slow", title: "Hub slower than the agent waits: 12 s per answer",
+    // Twice the longest deadline (a 2 s long-poll + the 4 s timeout): no answer can squeeze in on a late timer.
+    done: "Every chunk the hub sent reached the agent 12 s late, beyond the agent's 4 s timeout (plus a long-poll's 2 s wait): every call timed out, though the hub had done its part (reports stored, acks lost).",
+    start: () => { proxy.delayMs = 12_000; }, end: () => { proxy.delayMs = 0; },
     says: { log: /did not answer/, code: /TIMEOUT/ },
   }));
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Spec, type Artifact, type SpecInput } from "@outpost/shared";
-import { buildBusyboxImage, cleanupLxd, ensureLxd, lxdGet, lxdOperation, lxdRequest, type BusyboxImage } from "../../../../test/daemons/lxd.ts";
+import { buildBusyboxImage, cleanupLxd, ensureLxd, holdLxd, lxdGet, lxdOperation, lxdRequest, type BusyboxImage } from "../../../../test/daemons/lxd.ts";
 import type { ArtifactSource } from "../../artifacts/types.ts";
 import { orderSteps } from "../../reconcile/order.ts";
 import { isEtagMismatch, LxdClient } from "./client.ts";
@@ -77,16 +77,18 @@ describe("LXD driver against the real LXD", () => {
   const driver = createLxdDriver({ ...opts(), stopTimeoutSeconds: 0 });
   let spec = siteSpec();
 
+  let releaseLxd: (() => void) | undefined;
   beforeAll(async () => {
     await ensureLxd();
+    releaseLxd = await holdLxd("agent lxd driver test");
     await cleanup();
     dir = mkdtempSync(join(tmpdir(), "t3lxd-"));
     img = await buildBusyboxImage(dir);
     bundleArtifacts = [artifacts.add(img)];
-  });
+  }, 600_000); // may wait its turn for LXD (holdLxd)
 
   afterAll(async () => {
-    try { await cleanup(); } finally { if (dir) rmSync(dir, { recursive: true, force: true }); }
+    try { await cleanup(); } finally { releaseLxd?.(); if (dir) rmSync(dir, { recursive: true, force: true }); }
   });
 
   it("builds an empty site from the spec: pool, bridge, profile, two running containers from the artifact image (imported once); a second pass plans nothing", async () => {
