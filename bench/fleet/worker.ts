@@ -47,12 +47,14 @@ process.on("message", (m: ToWorker) => {
             send({ type: "progress", started: Math.min(i + c.batch, names.length) });
           }
           // An agent whose first enrolment attempt failed (a hub too busy to answer in time) runs and
-          // retries on its own; the fleet is ready when every site is enrolled and approved.
+          // retries on its own; the fleet is ready when every site is enrolled and approved. One state
+          // file at a time, every 2 s: each look opens the file (descriptors the agents need too).
           let waiting = [...names];
           while (waiting.length) {
-            const states = await Promise.all(waiting.map(async (n) => (await readAgentStatus(fleet.stateDir(n)).catch(() => null))?.enrollment));
-            waiting = waiting.filter((_, i) => states[i] !== "approved");
-            if (waiting.length) await new Promise((r) => setTimeout(r, 1000));
+            const still: string[] = [];
+            for (const n of waiting) if ((await readAgentStatus(fleet.stateDir(n)).catch(() => null))?.enrollment !== "approved") still.push(n);
+            waiting = still;
+            if (waiting.length) await new Promise((r) => setTimeout(r, 2000));
           }
           return send({ type: "reply", id: m.id, result: { started: names.length } });
         }
