@@ -6,6 +6,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   rollout: async (args) => (await import("./rollout.ts")).benchRollout(args),
   reconcile: async (args) => (await import("./reconcile.ts")).benchReconcile(args),
   notify: async (args) => (await import("./notify.ts")).benchNotify(args),
+  agent: async (args) => (await import("./agent-idle.ts")).benchAgentIdle(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,74 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * What Linux says about one process, from /proc: memory from /proc/<pid>/status, CPU time from
+ * /proc/<pid>/stat (all threads), wake-ups as context switches summed over /proc/<pid>/task/*.
+ */
+export interface ProcSample {
+  at: number;
+  rssKiB: number;
+  hwmKiB: number;
+  anonKiB: number;
+  fileKiB: number;
+  /** utime + stime, in seconds. */
+  cpuSeconds: number;
+  /** voluntary + involuntary context switches of every thread: each one is a wake-up. */
+  switches: number;
+}
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+function statusKiB(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  if (!m) throw new Error(`/proc status has no ${field}`);
+  return Number(m[1]);
+}
+
+export function sampleProc(pid: number): ProcSample {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  // Fields after the command name, which is in parentheses and may itself hold spaces.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of stat(5)
+  let switches = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const t = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      for (const f of ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]) switches += Number(new RegExp(`^${f}:\\s+(\\d+)`, "m").exec(t)?.[1] ?? 0);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return {
+    at: performance.now(),
+    rssKiB: statusKiB(status, "VmRSS"), hwmKiB: statusKiB(status, "VmHWM"),
+    anonKiB: statusKiB(status, "RssAnon"), fileKiB: statusKiB(status, "RssFile"),
+    cpuSeconds: ticks / CLK_TCK, switches,
+  };
+}
+
+/** One process over an idle window: memory at its end, CPU and wake-ups over it. */
+export interface IdleFigures {
+  rssMiB: number;
+  /** The highest RSS the process ever had (start-up and the bundle's apply included). */
+  hwmMiB: number;
+  anonMiB: number;
+  fileMiB: number;
+  /** The largest RSS seen while sampling the window (once a second). */
+  windowMaxRssMiB: number;
+  /** CPU time over the window as a share of one core. */
+  cpuPercent: number;
+  wakeupsPerSecond: number;
+}
+
+export function idleFigures(samples: ProcSample[]): IdleFigures {
+  const first = samples[0], last = samples.at(-1);
+  if (!first || !last || last === first) throw new Error("need at least two samples of a window");
+  const seconds = (last.at - first.at) / 1000;
+  const mib = (kib: number) => kib / 1024;
+  return {
+    rssMiB: mib(last.rssKiB), hwmMiB: mib(last.hwmKiB), anonMiB: mib(last.anonKiB), fileMiB: mib(last.fileKiB),
+    windowMaxRssMiB: mib(Math.max(...samples.map((s) => s.rssKiB))),
+    cpuPercent: ((last.cpuSeconds - first.cpuSeconds) / seconds) * 100,
+    wakeupsPerSecond: (last.switches - first.switches) / seconds,
+  };
+}
