@@ -72,3 +72,16 @@ export function idleFigures(samples: ProcSample[]): IdleFigures {
     wakeupsPerSecond: (last.switches - first.switches) / seconds,
   };
 }
+
+/** Resident KiB per mapping name in /proc/<pid>/smaps ("[heap]", "[anon]", a file path), largest first. */
+export function residentByMapping(pid: number): { name: string; kib: number }[] {
+  const by = new Map<string, number>();
+  let name = "";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) { name = head[1] || "[anon]"; continue; }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) by.set(name, (by.get(name) ?? 0) + Number(rss[1]));
+  }
+  return [...by].map(([n, kib]) => ({ name: n, kib })).sort((a, b) => b.kib - a.kib);
+}
