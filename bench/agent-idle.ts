@@ -20,7 +20,7 @@ const BARE_IDLE = "setInterval(() => {}, 1000)";
 export interface SitePaths { config: string; stateDir: string }
 
 /** One way of running the agent: the argv after `node`, and environment variables it adds. */
-export interface AgentVariant { name: string; argv: (p: SitePaths) => string[]; env?: Record<string, string> }
+export interface AgentVariant { name: string; argv: (p: SitePaths) => string[]; env?: Record<string, string>; config?: Record<string, unknown> }
 
 const UNIT = join(REPO, "deploy/systemd/outpost-agent.service");
 
@@ -61,9 +61,16 @@ const MB = 1e6 / 2 ** 20; // MiB per MB
  * waits until each has applied its first bundle, then samples every process once a second for
  * `seconds`, a bare idle node process alongside as the baseline of the same run and window.
  */
-export async function measureAgentIdle(opts: { seconds: number; variants?: readonly AgentVariant[]; config?: Record<string, unknown> }): Promise<AgentIdleResult> {
+export async function measureAgentIdle(opts: {
+  seconds: number;
+  variants?: readonly AgentVariant[];
+  /** More agent.yaml fields for every variant (e.g. transport: auto). */
+  config?: Record<string, unknown>;
+  /** false: run the bundle agent/dist already holds instead of building it first. */
+  build?: boolean;
+}): Promise<AgentIdleResult> {
   const variants = opts.variants ?? AGENT_VARIANTS;
-  await buildAgent(); // the production variant runs the bundle of the sources as they are now
+  if (opts.build !== false) await buildAgent(); // the production variant runs the bundle of the sources as they are now
   const fleet = new Fleet();
   const bare = spawn(process.execPath, ["-e", BARE_IDLE], { stdio: "ignore" });
   try {
@@ -76,7 +83,7 @@ export async function measureAgentIdle(opts: { seconds: number; variants?: reado
     const agents = variants.map((v, i) => {
       const site = sites[i]!;
       const paths = { config: join(fleet.dir, `${site}.yaml`), stateDir: fleet.stateDir(site) };
-      writeFileSync(paths.config, stringify({ hubUrl: fleet.url, site, driver: "sim", transport: "https", logLevel: "info", ...opts.config }));
+      writeFileSync(paths.config, stringify({ hubUrl: fleet.url, site, driver: "sim", transport: "https", logLevel: "info", ...opts.config, ...v.config }));
       const argv = v.argv(paths);
       commands.push(`${Object.entries(v.env ?? {}).map(([k, x]) => `${k}=${x} `).join("")}node ${argv.map((a) => a.replace(`${REPO}/`, "")).join(" ")}`);
       const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...env, OUTPOST_ENROLL_TOKEN: token, ...v.env } });
@@ -119,7 +126,7 @@ export async function measureAgentIdle(opts: { seconds: number; variants?: reado
       agents: variants.map((v, i) => {
         const f = figures[i]!;
         return { name: v.name, command: commands[i]!, figures: f,
-          meetsRss: f.rssMiB / MB < AGENT_IDLE_TARGETS.rssMB, meetsCpu: f.cpuPercent < AGENT_IDLE_TARGETS.cpuPercent, mappings: mappings[i]! };
+          meetsRss: f.windowMaxRssMiB / MB < AGENT_IDLE_TARGETS.rssMB, meetsCpu: f.cpuPercent < AGENT_IDLE_TARGETS.cpuPercent, mappings: mappings[i]! };
       }),
     };
   } finally {
@@ -129,22 +136,23 @@ export async function measureAgentIdle(opts: { seconds: number; variants?: reado
 }
 
 function row(name: string, f: IdleFigures): string {
-  const mb = (mib: number) => (mib / MB).toFixed(1).padStart(6);
-  return `  ${name.padEnd(44)} RSS ${mb(f.rssMiB)} MB (anon ${mb(f.anonMiB)}, file ${mb(f.fileMiB)})  window max ${mb(f.windowMaxRssMiB)}  HWM ${mb(f.hwmMiB)}` +
+  const mb = (mib: number) => (mib / MB).toFixed(1).padStart(5);
+  return `  ${name.padEnd(44)} RSS mean ${mb(f.windowMeanRssMiB)} max ${mb(f.windowMaxRssMiB)} MB (at the end: anon ${mb(f.anonMiB)}, file ${mb(f.fileMiB)})  HWM ${mb(f.hwmMiB)}` +
     `  CPU ${f.cpuPercent.toFixed(2).padStart(5)} %  wake-ups ${f.wakeupsPerSecond.toFixed(1).padStart(5)}/s`;
 }
 
 export async function benchAgentIdle(args: string[]): Promise<void> {
   const seconds = argValue(args, "seconds", 60);
   const detail = args.includes("--detail");
-  console.log(`bench agent: ${machine()}; each process sampled once a second over the same ${seconds} s idle window after its first bundle applied; MB = 10^6 bytes`);
+  console.log(`bench agent: ${machine()}; each process sampled once a second over the same ${seconds} s idle window after its first bundle applied;` +
+    " MB = 10^6 bytes; HWM = the process's peak RSS ever (start-up and apply included)");
   const r = await measureAgentIdle({ seconds });
   console.log(row("baseline  bare idle node (setInterval)", r.baseline));
   for (const a of r.agents) {
     console.log(row(a.name, a.figures));
     console.log(`    ${a.command}`);
-    console.log(`    over baseline: RSS +${((a.figures.rssMiB - r.baseline.rssMiB) / MB).toFixed(1)} MB, CPU +${(a.figures.cpuPercent - r.baseline.cpuPercent).toFixed(2)} %;` +
-      ` target RSS < ${r.targets.rssMB} MB ${a.meetsRss ? "met" : "NOT met"}, CPU < ${r.targets.cpuPercent} % ${a.meetsCpu ? "met" : "NOT met"}`);
+    console.log(`    over baseline: RSS +${((a.figures.windowMeanRssMiB - r.baseline.windowMeanRssMiB) / MB).toFixed(1)} MB (means), CPU +${(a.figures.cpuPercent - r.baseline.cpuPercent).toFixed(2)} %;` +
+      ` target RSS < ${r.targets.rssMB} MB all window long ${a.meetsRss ? "met" : "NOT met"}, CPU < ${r.targets.cpuPercent} % ${a.meetsCpu ? "met" : "NOT met"}`);
     if (detail) console.log(`    resident by mapping (MB): ${a.mappings.slice(0, 8).map((m) => `${m.name.replace(REPO + "/", "")} ${(m.kib * 1024 / 1e6).toFixed(1)}`).join(", ")}`);
   }
 }

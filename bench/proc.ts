@@ -46,14 +46,15 @@ export function sampleProc(pid: number): ProcSample {
   };
 }
 
-/** One process over an idle window: memory at its end, CPU and wake-ups over it. */
+/** One process over an idle window: memory at its end and over it, CPU and wake-ups over it. */
 export interface IdleFigures {
   rssMiB: number;
   /** The highest RSS the process ever had (start-up and the bundle's apply included). */
   hwmMiB: number;
   anonMiB: number;
   fileMiB: number;
-  /** The largest RSS seen while sampling the window (once a second). */
+  /** The mean and the largest RSS of the samples over the window (once a second). */
+  windowMeanRssMiB: number;
   windowMaxRssMiB: number;
   /** CPU time over the window as a share of one core. */
   cpuPercent: number;
@@ -67,6 +68,7 @@ export function idleFigures(samples: ProcSample[]): IdleFigures {
   const mib = (kib: number) => kib / 1024;
   return {
     rssMiB: mib(last.rssKiB), hwmMiB: mib(last.hwmKiB), anonMiB: mib(last.anonKiB), fileMiB: mib(last.fileKiB),
+    windowMeanRssMiB: mib(samples.reduce((a, s) => a + s.rssKiB, 0) / samples.length),
     windowMaxRssMiB: mib(Math.max(...samples.map((s) => s.rssKiB))),
     cpuPercent: ((last.cpuSeconds - first.cpuSeconds) / seconds) * 100,
     wakeupsPerSecond: (last.switches - first.switches) / seconds,
