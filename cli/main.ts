@@ -1,15 +1,5 @@
 import { Command } from "commander";
-import { agentCommands } from "./commands/agent.ts";
-import { airgapCommands } from "./commands/airgap.ts";
-import { artifactCommands } from "./commands/artifact.ts";
-import { completionCommand } from "./commands/completion.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { hubCommands } from "./commands/hub.ts";
-import { operatorCommands } from "./commands/operator.ts";
-import { projectCommands } from "./commands/projects.ts";
-import { rolloutCommands } from "./commands/rollout.ts";
-import { userCommands } from "./commands/users.ts";
-import { describeError } from "./context.ts";
+import { registerCommands } from "./commands/index.ts";
 
 const program = new Command("outpost")
   .description("Outpost: fleet manager for edge clouds (LXD, Ceph, OVN sites behind NAT)")
@@ -19,20 +9,14 @@ const program = new Command("outpost")
   .option("--json", "machine-readable output", false)
   .showHelpAfterError();
 
-hubCommands(program);
-agentCommands(program);
-operatorCommands(program);
-rolloutCommands(program);
-artifactCommands(program);
-airgapCommands(program);
-demoCommand(program);
-projectCommands(program);
-userCommands(program);
-completionCommand(program);
+// Only the module of the command being run is imported (all of them for help and completion):
+// every call starts faster for it.
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
+  const { describeError } = await import("./context.ts");
   process.stderr.write(describeError(e) + "\n");
   process.exitCode = 1;
 }
