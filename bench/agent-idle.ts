@@ -138,7 +138,7 @@ export async function measureAgentIdle(opts: {
 function row(name: string, f: IdleFigures): string {
   const mb = (mib: number) => (mib / MB).toFixed(1).padStart(5);
   return `  ${name.padEnd(44)} RSS mean ${mb(f.windowMeanRssMiB)} max ${mb(f.windowMaxRssMiB)} MB (at the end: anon ${mb(f.anonMiB)}, file ${mb(f.fileMiB)})  HWM ${mb(f.hwmMiB)}` +
-    `  CPU ${f.cpuPercent.toFixed(2).padStart(5)} %  wake-ups ${f.wakeupsPerSecond.toFixed(1).padStart(5)}/s`;
+    `  CPU ${f.cpuPercent.toFixed(2).padStart(5)} %  wake-ups/s: main thread ${f.mainWakeupsPerSecond.toFixed(2).padStart(5)}, all threads ${f.wakeupsPerSecond.toFixed(1).padStart(4)}`;
 }
 
 export async function benchAgentIdle(args: string[]): Promise<void> {

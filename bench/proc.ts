@@ -15,6 +15,8 @@ export interface ProcSample {
   cpuSeconds: number;
   /** voluntary + involuntary context switches of every thread: each one is a wake-up. */
   switches: number;
+  /** The same for the main thread alone, where the event loop (timers, sockets) runs. */
+  mainSwitches: number;
 }
 
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -31,18 +33,19 @@ export function sampleProc(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of stat(5)
+  const ctxt = (text: string) => ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
+    .reduce((n, f) => n + Number(new RegExp(`^${f}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0), 0);
   let switches = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const t = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-      for (const f of ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]) switches += Number(new RegExp(`^${f}:\\s+(\\d+)`, "m").exec(t)?.[1] ?? 0);
+      switches += ctxt(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"));
     } catch { /* the thread ended meanwhile */ }
   }
   return {
     at: performance.now(),
     rssKiB: statusKiB(status, "VmRSS"), hwmKiB: statusKiB(status, "VmHWM"),
     anonKiB: statusKiB(status, "RssAnon"), fileKiB: statusKiB(status, "RssFile"),
-    cpuSeconds: ticks / CLK_TCK, switches,
+    cpuSeconds: ticks / CLK_TCK, switches, mainSwitches: ctxt(status), // /proc/<pid>/status: the main thread's
   };
 }
 
@@ -59,6 +62,7 @@ export interface IdleFigures {
   /** CPU time over the window as a share of one core. */
   cpuPercent: number;
   wakeupsPerSecond: number;
+  mainWakeupsPerSecond: number;
 }
 
 export function idleFigures(samples: ProcSample[]): IdleFigures {
@@ -72,6 +76,7 @@ export function idleFigures(samples: ProcSample[]): IdleFigures {
     windowMaxRssMiB: mib(Math.max(...samples.map((s) => s.rssKiB))),
     cpuPercent: ((last.cpuSeconds - first.cpuSeconds) / seconds) * 100,
     wakeupsPerSecond: (last.switches - first.switches) / seconds,
+    mainWakeupsPerSecond: (last.mainSwitches - first.mainSwitches) / seconds,
   };
 }
 

@@ -7,7 +7,8 @@ import {
   type EnrollRequest, type ReportItemInput,
 } from "../protocol/agent.ts";
 import { MQTT_INFO_PATH, MqttInfo } from "../protocol/mqtt.ts";
-import { errorFrom, joinUrl, request } from "./http.ts";
+import { errorFrom, joinUrl, lightRequest, request } from "./http.ts";
+import type { LightResponse } from "./node-http.ts";
 
 /** A JWS of a MAX_BUNDLE_BYTES payload, base64url-encoded, plus a header and signature. */
 const MAX_BUNDLE_JWS_CHARS = Math.ceil(MAX_BUNDLE_BYTES * 1.4) + 1024;
@@ -17,12 +18,11 @@ const MAX_BUNDLE_JWS_CHARS = Math.ceil(MAX_BUNDLE_BYTES * 1.4) + 1024;
  * proxy, a broken hub) must not exhaust the site's memory. A truncated bundle is still handed to
  * verification, which refuses it as BUNDLE_TOO_LARGE and reports it.
  */
-async function readCapped(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
+async function readCapped(res: LightResponse, limit: number): Promise<string> {
   const decoder = new TextDecoder();
   let out = "";
   for await (const chunk of res.body) {
-    out += decoder.decode(chunk as Uint8Array, { stream: true });
+    out += decoder.decode(chunk, { stream: true });
     if (out.length >= limit) { await res.body.cancel().catch(() => {}); return out.slice(0, limit); }
   }
   return out + decoder.decode();
@@ -30,7 +30,11 @@ async function readCapped(res: Response, limit: number): Promise<string> {
 
 export type BundleAnswer = { status: 200; jws: string; version: number } | { status: 204 };
 
-/** The agent's side of DESIGN §3. Every authenticated call carries a fresh, single-use JWT. */
+/**
+ * The agent's side of DESIGN §3. Every authenticated call carries a fresh, single-use JWT. JSON
+ * exchanges go over node:http (lightRequest: no undici in an agent, no timer waking it while its
+ * long-poll is open); artifact downloads, rare and streamed to disk, keep fetch's Response.
+ */
 export class AgentClient {
   constructor(readonly baseUrl: string, readonly site: string, private readonly key: CryptoKey) {}
 
@@ -39,7 +43,7 @@ export class AgentClient {
   }
 
   async enroll(body: EnrollRequest): Promise<EnrollResponse> {
-    const res = await request(joinUrl(this.baseUrl, AgentRoutes.enroll), {
+    const res = await lightRequest(joinUrl(this.baseUrl, AgentRoutes.enroll), {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
     });
     if (!res.ok) throw await errorFrom(res);
@@ -47,7 +51,7 @@ export class AgentClient {
   }
 
   async keys(): Promise<TrustBundle> {
-    const res = await request(joinUrl(this.baseUrl, AgentRoutes.keys), {});
+    const res = await lightRequest(joinUrl(this.baseUrl, AgentRoutes.keys), {});
     if (!res.ok) throw await errorFrom(res);
     return TrustBundle.parse(await res.json());
   }
@@ -55,14 +59,14 @@ export class AgentClient {
   /** Long-poll: answers at once when the hub holds a version newer than `known`, else after `wait` s with 204. */
   async bundle(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
     const url = joinUrl(this.baseUrl, `${AgentRoutes.bundle}?known=${known}&wait=${wait}`);
-    const res = await request(url, { headers: { ...(await this.auth()), "if-none-match": `"v${known}"` }, signal });
-    if (res.status === 204 || res.status === 304) { await res.body?.cancel(); return { status: 204 }; }
+    const res = await lightRequest(url, { headers: { ...(await this.auth()), "if-none-match": `"v${known}"` }, signal });
+    if (res.status === 204 || res.status === 304) { await res.body.cancel(); return { status: 204 }; }
     if (!res.ok) throw await errorFrom(res);
     return { status: 200, jws: await readCapped(res, MAX_BUNDLE_JWS_CHARS + 1), version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
   }
 
   async reports(reports: ReportItemInput[]) {
-    const res = await request(joinUrl(this.baseUrl, AgentRoutes.reports), {
+    const res = await lightRequest(joinUrl(this.baseUrl, AgentRoutes.reports), {
       method: "POST", headers: { ...(await this.auth()), "content-type": "application/json" }, body: JSON.stringify({ reports }),
     });
     if (!res.ok) throw await errorFrom(res);
@@ -71,7 +75,7 @@ export class AgentClient {
 
   /** How to reach the hub's MQTT broker (404 MQTT_DISABLED when the hub runs without one). */
   async mqtt(): Promise<MqttInfo> {
-    const res = await request(joinUrl(this.baseUrl, MQTT_INFO_PATH), { headers: await this.auth() });
+    const res = await lightRequest(joinUrl(this.baseUrl, MQTT_INFO_PATH), { headers: await this.auth() });
     if (!res.ok) throw await errorFrom(res);
     return MqttInfo.parse(await res.json());
   }
