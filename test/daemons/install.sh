@@ -15,6 +15,7 @@ PACKAGES=(
   mosquitto mosquitto-clients                    # mosquitto, mosquitto_pub/_sub, mosquitto_ctrl
   chromium                                       # the dashboard test drives it headless (playwright-core)
   systemd cloud-init openssl                     # test/deploy: systemd-analyze verify/security, cloud-init schema, make-secrets.sh
+  g++ make python3                               # pnpm install compiles better-sqlite3 (the agent's SQLite) when its prebuilt binary cannot be downloaded
 )
 
 start=$(date +%s.%N)
