@@ -8,6 +8,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   notify: async (args) => (await import("./notify.ts")).benchNotify(args),
   fleet: async (args) => (await import("./fleet.ts")).benchFleet(args),
   ingest: async (args) => (await import("./ingest.ts")).benchIngest(args),
+  agent: async (args) => (await import("./agent-idle.ts")).benchAgentIdle(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -52,8 +52,9 @@ function find(program: Command, path: string): Command | undefined {
   return cmd;
 }
 
+const program = await buildProgram();
+
 describe("the CLI covers every operator route", () => {
-  const program = buildProgram();
   it.each(OPERATOR_ROUTES.map((r) => [routeKey(r.method, `/api/v1${r.path}`), r] as const))("%s", (_name, route) => {
     const path = COMMAND_FOR[routeKey(route.method, route.path)];
     expect(path, `no outpost command is named for ${route.method} /api/v1${route.path}: add one, and its line in cli/coverage.test.ts`).toBeDefined();

@@ -1,9 +1,9 @@
-import { describeError } from "./context.ts";
 import { buildProgram } from "./program.ts";
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv.slice(2))).parseAsync(process.argv);
 } catch (e) {
+  const { describeError } = await import("./context.ts");
   process.stderr.write(describeError(e) + "\n");
   process.exitCode = 1;
 }

@@ -1,17 +1,12 @@
 import { Command } from "commander";
-import { agentCommands } from "./commands/agent.ts";
-import { airgapCommands } from "./commands/airgap.ts";
-import { artifactCommands } from "./commands/artifact.ts";
-import { completionCommand } from "./commands/completion.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { hubCommands } from "./commands/hub.ts";
-import { operatorCommands } from "./commands/operator.ts";
-import { projectCommands } from "./commands/projects.ts";
-import { rolloutCommands } from "./commands/rollout.ts";
-import { userCommands } from "./commands/users.ts";
+import { registerCommands } from "./commands/index.ts";
 
-/** The whole `outpost` command tree, without running anything (main.ts parses argv with it; tests inspect it). */
-export function buildProgram(): Command {
+/**
+ * The `outpost` command tree, without running anything (main.ts parses argv with it; tests inspect
+ * it). With `args`, only the module of the command they name is imported (all of them for help,
+ * completion and typos): every call starts faster for it. Without, the whole tree.
+ */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command("outpost")
     .description("Outpost: fleet manager for edge clouds (LXD, Ceph, OVN sites behind NAT)")
     .option("--hub <url>", "hub base URL (env OUTPOST_HUB_URL, default http://127.0.0.1:7800)")
@@ -19,16 +14,6 @@ export function buildProgram(): Command {
     .option("--project <name>", "project to act in (env OUTPOST_PROJECT, default 'default')")
     .option("--json", "machine-readable output", false)
     .showHelpAfterError();
-
-  hubCommands(program);
-  agentCommands(program);
-  operatorCommands(program);
-  rolloutCommands(program);
-  artifactCommands(program);
-  airgapCommands(program);
-  demoCommand(program);
-  projectCommands(program);
-  userCommands(program);
-  completionCommand(program);
+  await registerCommands(program, args);
   return program;
 }

@@ -23,7 +23,7 @@ import { newestReportId } from "./store/outbox.ts";
 import { HttpsSync } from "./sync/https.ts";
 import { clockWatch } from "./sync/clock.ts";
 import { HubLink } from "./sync/link.ts";
-import { createTransport } from "./sync/mqtt/index.ts";
+import type { Transport } from "./sync/mqtt/index.ts";
 import { serialIntake } from "./sync/mqtt/intake.ts";
 import { ensureEnrolled, EnrollError } from "./trust/enroll.ts";
 import { BundleIntake } from "./trust/intake.ts";
@@ -90,7 +90,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     // refreshed whenever a bundle is accepted.
     let artifacts: readonly Artifact[] = (await currentBundle(store.db))?.payload.artifacts ?? [];
     const refreshArtifacts = async () => { artifacts = (await currentBundle(store.db))?.payload.artifacts ?? []; };
-    const drivers = createDrivers(config, store, {
+    const drivers = await createDrivers(config, store, {
       artifacts: createArtifactCache({ stateDir: config.stateDir, client, log }),
       currentArtifacts: () => artifacts,
       log,
@@ -113,10 +113,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     // intake is bound late (below), as every bundle must reach the same BundleIntake.
     const knownVersion = async () => (await loadTrust(store.db))?.bundleVersion ?? 0;
     let mqttIntake: ReturnType<typeof serialIntake> | null = null;
-    const transport = createTransport({
-      transport: config.transport, site: config.site, client, store, mqttUrl: config.mqttUrl, safetyPollSeconds: config.mqttSafetyPollSeconds,
-      onBundle: async (jws) => { await mqttIntake?.receive(jws, "mqtt"); }, backoff: hubBackoff, log, signal,
-    });
+    // The MQTT client (and its dependencies, ~12 MB of RSS) is loaded only by an agent that uses it.
+    const transport: Transport = config.transport === "https"
+      ? { bundles: client, reports: client, session: null }
+      : (await import("./sync/mqtt/index.ts")).createTransport({
+        transport: config.transport, site: config.site, client, store, mqttUrl: config.mqttUrl, safetyPollSeconds: config.mqttSafetyPollSeconds,
+        onBundle: async (jws) => { await mqttIntake?.receive(jws, "mqtt"); }, backoff: hubBackoff, log, signal,
+      });
     flusher = new Flusher({ store, sender: transport.reports, log, intervalMs: config.reportIntervalSeconds * 1000, backoff: hubBackoff, signal });
     watchStorage({ store, events, log, stateDir: config.stateDir });
     reporter = new Reporter({

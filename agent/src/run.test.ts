@@ -1,6 +1,7 @@
 /**
- * The agent as a real process (agent/src/run.ts): SIGKILLed in the middle of applying a bundle,
- * its state file must pass integrity_check and a restart must finish the job; SIGTERM stops it cleanly.
+ * The agent as a real process, the way systemd runs it (bin/outpost-agent.js: agent/src/run.ts bundled):
+ * SIGKILLed in the middle of applying a bundle, its state file must pass integrity_check and a restart
+ * must finish the job; SIGTERM stops it cleanly. Its flags beat the environment; bad ones exit 2.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -11,12 +12,13 @@ import { FixtureHub } from "./testing/fixture-hub.ts";
 import { tempDir, waitFor } from "./testing/harness.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const RUN = fileURLToPath(new URL("./run.ts", import.meta.url));
+// The production entry (bin/outpost-agent.js: the bundle `pnpm build` makes, which the test setup builds).
+const RUN = fileURLToPath(new URL("../../bin/outpost-agent.js", import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
 
-function spawnAgent(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", RUN], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function spawnAgent(env: Record<string, string>, args: string[] = []): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => { out += String(d); });
   child.stderr!.on("data", (d) => { out += String(d); });
@@ -72,5 +74,24 @@ describe("agent process", () => {
     expect(logs).not.toContain(jws.split(".")[2]!);
     expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
     expect(logs).not.toMatch(/"d":"/);
+  });
+
+  it("takes the flags of `outpost agent start` over OUTPOST_* variables, and refuses bad ones with exit 2", async () => {
+    const hub = await FixtureHub.create();
+    const t = tempDir();
+    cleanups.push(t.cleanup, () => hub.stop());
+    const env = { OUTPOST_HUB_URL: "http://127.0.0.1:9", OUTPOST_SITE: "from-env", OUTPOST_STATE_DIR: "/nonexistent/outpost", OUTPOST_ENROLL_TOKEN: hub.token };
+    const agent = spawnAgent(env, ["--hub", hub.url, "--site", "from-flag", "--state-dir", t.dir, "--label", "tier=canary"]);
+    await waitFor("the agent's start line", () => agent.output().includes("outpost agent running for site from-flag"), 60_000);
+    expect([...hub.sites.keys()]).toEqual(["from-flag"]);
+    agent.child.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+
+    for (const [args, says] of [[["--label", "tier"], "'tier' must be key=value"], [["--no-such-flag"], "Unknown option '--no-such-flag'"]] as const) {
+      const bad = spawnAgent(env, [...args]);
+      expect(await bad.exited, bad.output()).toBe(2);
+      expect(bad.output()).toContain(says);
+    }
+    expect([...hub.sites.keys()]).toEqual(["from-flag"]);
   });
 });

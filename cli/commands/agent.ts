@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { AgentStatus } from "@outpost/agent";
-import { ago, parseLabelArgs, print, table } from "../output.ts";
+import { ago, print, table } from "../output.ts";
 
-interface AgentStartOptions { config?: string; hub?: string; site?: string; stateDir?: string; enrollToken?: string; label: string[]; logLevel?: string }
+interface AgentStartOptions { config?: string; site?: string; stateDir?: string; enrollToken?: string; label: string[]; logLevel?: string }
 
 export function agentCommands(program: Command): void {
   const agent = program.command("agent").description("run or inspect the site agent");
@@ -16,29 +16,17 @@ export function agentCommands(program: Command): void {
     .option("--label <k=v>", "label to enroll with (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--log-level <level>", "pino log level")
     .action(async (o: AgentStartOptions, cmd: Command) => {
-      // --hub is the program-wide option; the agent dials that hub.
-      o.hub = cmd.optsWithGlobals<{ hub?: string }>().hub;
-      const { loadConfig, startAgent } = await import("@outpost/agent");
-      const overrides: Record<string, unknown> = {};
-      if (o.hub) overrides.hubUrl = o.hub;
-      if (o.site) overrides.site = o.site;
-      if (o.stateDir) overrides.stateDir = o.stateDir;
-      if (o.enrollToken) overrides.enrollToken = o.enrollToken;
-      if (o.logLevel) overrides.logLevel = o.logLevel;
-      if (o.label.length) overrides.labels = parseLabelArgs(o.label).set;
-      const config = await loadConfig({ file: o.config, env: process.env, overrides });
-      const running = await startAgent(config);
-      process.stdout.write(`outpost agent running for site ${running.site}\n`);
-      const stop = async () => { await running.stop(); process.exit(0); };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      // --hub is the program-wide option; the agent dials that hub. Same flags, config layering and
+      // signals as the production entry (outpost-agent): both run agent/src/process.ts.
+      const { runAgentProcess } = await import("@outpost/agent/process");
+      await runAgentProcess({ ...o, hub: cmd.optsWithGlobals<{ hub?: string }>().hub });
     });
 
   agent.command("status")
     .description("what this site runs, read from the local state file (works with the hub unreachable)")
     .option("--state-dir <dir>", "the agent's state directory", process.env.OUTPOST_STATE_DIR ?? "/var/lib/outpost")
     .action(async (o: { stateDir: string }, cmd: Command) => {
-      const { readAgentStatus } = await import("@outpost/agent");
+      const { readAgentStatus } = await import("@outpost/agent/status"); // not the whole agent: a faster status
       const s = await readAgentStatus(o.stateDir);
       print(cmd.optsWithGlobals(), s, () => {
         const lines = [

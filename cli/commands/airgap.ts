@@ -63,7 +63,7 @@ export function airgapCommands(program: Command): void {
     .option("-c, --config <file>", "the agent's YAML config file (drivers); env OUTPOST_* and flags override it", process.env.OUTPOST_AGENT_CONFIG)
     .option("--state-dir <dir>", "the agent's state directory", process.env.OUTPOST_STATE_DIR ?? "/var/lib/outpost")
     .action(coded(async (dir: string, o: { config?: string; stateDir: string }, cmd: Command) => {
-      const { importExport, siteConfig, stderrLogger } = await import("@outpost/agent");
+      const { importExport, siteConfig, stderrLogger } = await import("@outpost/agent/airgap/index");
       const config = await siteConfig({ stateDir: o.stateDir, file: o.config, env: process.env });
       const r = await importExport({ dir, config, log: stderrLogger(config.logLevel, config.site) });
       print(g(cmd), r, () => {
@@ -84,7 +84,7 @@ export function airgapCommands(program: Command): void {
     .requiredOption("--out <file>", "the reports file to write")
     .option("--state-dir <dir>", "the agent's state directory", process.env.OUTPOST_STATE_DIR ?? "/var/lib/outpost")
     .action(coded(async (o: { out: string; stateDir: string }, cmd: Command) => {
-      const { exportReports, siteConfig } = await import("@outpost/agent");
+      const { exportReports, siteConfig } = await import("@outpost/agent/airgap/index");
       const config = await siteConfig({ stateDir: o.stateDir, env: process.env });
       const r = await exportReports({ stateDir: o.stateDir, out: o.out, outboxMax: config.outboxMax });
       print(g(cmd), r, () => [

@@ -52,7 +52,7 @@ if ! enrolled; then
     # shellcheck disable=SC1090
     . "$token_file"
     set +a
-    exec node "$home/bin/outpost.js" agent start --config "$config" --state-dir "$state_dir"
+    exec node "$home/bin/outpost-agent.js" --config "$config" --state-dir "$state_dir"
   ) &
   agent=$!
   deadline=$((SECONDS + timeout))

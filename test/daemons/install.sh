@@ -16,6 +16,7 @@ PACKAGES=(
   chromium                                       # the dashboard test drives it headless (playwright-core)
   systemd cloud-init openssl                     # test/deploy: systemd-analyze verify/security, cloud-init schema, make-secrets.sh
   faketime                                       # the clock-skew fault case runs agents an hour ahead / behind
+  g++ make python3                               # pnpm install compiles better-sqlite3 (the agent's SQLite) when its prebuilt binary cannot be downloaded
 )
 
 start=$(date +%s.%N)

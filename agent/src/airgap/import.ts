@@ -168,7 +168,7 @@ async function reconcileOnce(
       throw new HubError(0, "AIRGAPPED", `artifact ${sha256} is not in the local cache and this import does not reach the hub: bring it in the export`);
     },
   };
-  const drivers = createDrivers(config, store, {
+  const drivers = await createDrivers(config, store, {
     artifacts: createArtifactCache({ stateDir: config.stateDir, client: offline, log }),
     currentArtifacts: () => artifacts,
     log,

@@ -1,4 +1,4 @@
-import type { Client } from "@libsql/client";
+import type { Db } from "../store/sqlite.ts";
 import { journalRecent } from "../store/journal.ts";
 
 /**
@@ -6,7 +6,7 @@ import { journalRecent } from "../store/journal.ts";
  * agent-started / agent-stopped journal rows, and that pid still alive. A SIGKILLed agent leaves
  * no agent-stopped row, hence the liveness check.
  */
-export async function runningAgentPid(db: Pick<Client, "execute">): Promise<number | null> {
+export async function runningAgentPid(db: Pick<Db, "execute">): Promise<number | null> {
   const [row] = await journalRecent(db, { limit: 1, typePrefix: "agent-st" });
   if (!row || row.type !== "agent-started") return null;
   const pid = row.detail.pid;

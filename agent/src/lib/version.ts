@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import pkg from "../../package.json" with { type: "json" };
 
-/** The agent's version as reported to the hub, read from agent/package.json (no build step to inline it). */
-export const AGENT_VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The agent's version as reported to the hub: agent/package.json's, inlined by `pnpm build` into the bundle. */
+export const AGENT_VERSION: string = pkg.version;

@@ -1,4 +1,4 @@
-import type { Client } from "@libsql/client";
+import type { Db } from "../store/sqlite.ts";
 import { z } from "zod";
 import { SiteState } from "@outpost/shared";
 import { KV, kvGet } from "../store/kv.ts";
@@ -26,7 +26,7 @@ export const INITIAL_RECORD: ReconcileRecord = {
   state: "pending", appliedVersion: null, lastAppliedAt: null, applyFailedVersion: null, staleVersion: null, pendingSteps: 0, lastRunAt: null,
 };
 
-export async function readReconcileRecord(db: Pick<Client, "execute">): Promise<ReconcileRecord> {
+export async function readReconcileRecord(db: Pick<Db, "execute">): Promise<ReconcileRecord> {
   const raw = await kvGet(db, KV.reconcile);
   const r = ReconcileRecord.safeParse(raw);
   return r.success ? r.data : INITIAL_RECORD;

@@ -1,4 +1,4 @@
-import type { InStatement } from "@libsql/client";
+import type { InStatement } from "../store/sqlite.ts";
 import type { Logger } from "pino";
 import type { EventBody, ReportItem } from "@outpost/shared";
 import type { Store } from "../store/db.ts";

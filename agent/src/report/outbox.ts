@@ -1,4 +1,4 @@
-import type { InStatement } from "@libsql/client";
+import type { InStatement } from "../store/sqlite.ts";
 import { ReportItem, type ReportItemInput } from "@outpost/shared";
 import { newId } from "../lib/ids.ts";
 import type { Store } from "../store/db.ts";

@@ -1,11 +1,11 @@
-import type { Client } from "@libsql/client";
+import type { Db } from "../store/sqlite.ts";
 import type { StatusBody } from "@outpost/shared";
 import { AGENT_VERSION } from "../lib/version.ts";
 import { isStale, readReconcileRecord, type ReconcileRecord } from "../reconcile/record.ts";
 import { currentBundle } from "../store/bundles.ts";
 
 /** The status report, read from the state file alone (the reconciler's record and the last good bundle). */
-export async function buildStatusBody(db: Pick<Client, "execute">, now = new Date()): Promise<StatusBody> {
+export async function buildStatusBody(db: Pick<Db, "execute">, now = new Date()): Promise<StatusBody> {
   const [bundle, rec] = await Promise.all([currentBundle(db), readReconcileRecord(db)]);
   return {
     bundleVersion: bundle?.version ?? null,

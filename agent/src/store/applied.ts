@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Db, InStatement } from "./sqlite.ts";
 
 /** Per driver object, the spec hash last applied and by which bundle: what reports say is in place. */
 export function appliedRecord(o: { driver: string; kind: string; name: string; action: string; specHash: string; bundleVersion: number }, now = new Date()): InStatement {
@@ -13,7 +13,7 @@ export function appliedRecord(o: { driver: string; kind: string; name: string; a
   };
 }
 
-export async function appliedCount(db: Pick<Client, "execute">): Promise<number> {
+export async function appliedCount(db: Pick<Db, "execute">): Promise<number> {
   const rs = await db.execute("SELECT COUNT(*) AS n FROM applied");
   return Number(rs.rows[0]?.n ?? 0);
 }

@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Db, InStatement } from "./sqlite.ts";
 import { BundlePayload } from "@outpost/shared";
 
 /** Accepted bundles. Only a handful are kept: the last good one is all the reconciler needs. */
@@ -14,7 +14,7 @@ export function bundleInsert(version: number, jws: string, payload: BundlePayloa
 }
 
 /** The last good bundle: the highest version ever accepted. */
-export async function currentBundle(db: Pick<Client, "execute">): Promise<StoredBundle | null> {
+export async function currentBundle(db: Pick<Db, "execute">): Promise<StoredBundle | null> {
   const rs = await db.execute("SELECT version, jws, payload, received_at FROM bundles ORDER BY version DESC LIMIT 1");
   const row = rs.rows[0];
   if (!row) return null;

@@ -1,19 +1,19 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createClient, type Client, type InStatement, type ResultSet } from "@libsql/client";
 import { Mutex } from "../lib/mutex.ts";
 import { StorageHealth } from "./health.ts";
+import { openSqlite, type Db, type InStatement, type ResultSet } from "./sqlite.ts";
 import { CORE_SCHEMA } from "./schema.ts";
 
 export const STATE_FILE = "state.db";
 
-/** A thin handle on the state file: reads go straight to libSQL, every write is one transaction. */
+/** A thin handle on the state file: reads go straight to SQLite, every write is one transaction. */
 export interface Store {
   readonly path: string;
-  readonly db: Client;
+  readonly db: Db;
   /**
    * Runs the statements as ONE write transaction (BEGIN IMMEDIATE ... COMMIT): either all of them
-   * survive a SIGKILL or none does. libSQL's local client runs it synchronously, so no database
+   * survive a SIGKILL or none does. It runs synchronously (store/sqlite.ts), so no database
    * lock is ever held across an `await` (which would stall any other writer on the file).
    */
   write(stmts: InStatement[]): Promise<ResultSet[]>;
@@ -32,12 +32,12 @@ export interface OpenOptions {
 }
 
 /**
- * Opens a libSQL file with a busy timeout, so other processes (status, drift tools) can share it.
- * One connection: every call on the local driver is synchronous, so a pool only holds idle
- * connections (each ~0.4 MB of page cache and three file descriptors) that a site never needs.
+ * Opens the state file with a busy timeout, so other processes (status, drift tools) can share it.
+ * One connection, synchronous calls (store/sqlite.ts): no database lock is ever held across an
+ * `await`, and no pool holds idle connections (page cache, file descriptors) a site never needs.
  */
-export function openDb(path: string): Client {
-  return createClient({ url: `file:${path}`, timeout: 5000, concurrency: 1 });
+export function openDb(path: string): Db {
+  return openSqlite(path, { timeoutMs: 5000 });
 }
 
 /**

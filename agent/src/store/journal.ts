@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Db, InStatement } from "./sqlite.ts";
 
 /**
  * The local, append-only journal: every transition (bundle accepted or rejected, step started /
@@ -26,7 +26,7 @@ export function journalPrune(keep = JOURNAL_RETENTION_ROWS): InStatement {
 
 export interface JournalRow { seq: number; at: string; type: string; detail: Record<string, unknown> }
 
-export async function journalRecent(db: Pick<Client, "execute">, opts: { limit: number; typePrefix?: string }): Promise<JournalRow[]> {
+export async function journalRecent(db: Pick<Db, "execute">, opts: { limit: number; typePrefix?: string }): Promise<JournalRow[]> {
   const rs = opts.typePrefix
     ? await db.execute({ sql: "SELECT seq, at, type, detail FROM journal WHERE type >= ? AND type < ? ORDER BY seq DESC LIMIT ?", args: [opts.typePrefix, opts.typePrefix + "\uffff", opts.limit] })
     : await db.execute({ sql: "SELECT seq, at, type, detail FROM journal ORDER BY seq DESC LIMIT ?", args: [opts.limit] });

@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Db, InStatement } from "./sqlite.ts";
 
 /** Small JSON documents by key. Readers validate what they get back; this module only moves JSON. */
 export const KV = {
@@ -17,7 +17,7 @@ export function kvSet(key: string, value: unknown, now = new Date()): InStatemen
   };
 }
 
-export async function kvGet(db: Pick<Client, "execute">, key: string): Promise<unknown> {
+export async function kvGet(db: Pick<Db, "execute">, key: string): Promise<unknown> {
   const rs = await db.execute({ sql: "SELECT value FROM kv WHERE key = ?", args: [key] });
   const row = rs.rows[0];
   return row ? (JSON.parse(String(row.value)) as unknown) : undefined;

@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Db, InStatement } from "../store/sqlite.ts";
 import { z } from "zod";
 import { KeysDocument, RootDocument, SiteName, type TrustState } from "@outpost/shared";
 import { KV, kvGet, kvSet } from "../store/kv.ts";
@@ -15,7 +15,7 @@ const StoredTrust = z.object({
   bundleVersion: z.number().int().min(0),
 });
 
-export async function loadTrust(db: Pick<Client, "execute">): Promise<TrustState | null> {
+export async function loadTrust(db: Pick<Db, "execute">): Promise<TrustState | null> {
   const raw = await kvGet(db, KV.trust);
   if (raw === undefined) return null;
   const r = StoredTrust.safeParse(raw);

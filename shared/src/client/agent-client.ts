@@ -8,15 +8,15 @@ import {
 } from "../protocol/agent.ts";
 import { MQTT_INFO_PATH, MqttInfo } from "../protocol/mqtt.ts";
 import { nextOffset, offsetFromDate } from "./clock.ts";
-import { errorFrom, HubError, joinUrl, request } from "./http.ts";
+import { errorFrom, HubError, joinUrl, lightRequest, request } from "./http.ts";
+import type { LightRequest, LightResponse } from "./node-http.ts";
 
 /**
  * Reads at most `limit` characters of a body and drops the rest: an endless answer (a hostile
  * proxy, a broken hub) must not exhaust the site's memory. A truncated bundle is still handed to
  * verification, which refuses it as BUNDLE_TOO_LARGE and reports it.
  */
-async function readCapped(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
+async function readCapped(res: LightResponse, limit: number): Promise<string> {
   const decoder = new TextDecoder();
   let out = "";
   for await (const chunk of res.body) {
@@ -43,7 +43,11 @@ export interface AgentClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** The agent's side of DESIGN §3. Every authenticated call carries a fresh, single-use JWT. */
+/**
+ * The agent's side of DESIGN §3. Every authenticated call carries a fresh, single-use JWT. JSON
+ * exchanges go over node:http (lightRequest: no undici in an agent, no timer waking it while its
+ * long-poll is open); artifact downloads, rare and streamed to disk, keep fetch's Response.
+ */
 export class AgentClient {
   private readonly timeoutMs: number;
   /** Hub time minus local time, as learnt from the hub's Date headers; request tokens are signed on hub time. */
@@ -62,16 +66,16 @@ export class AgentClient {
    * the request token while the offset was still unknown (AUTH_INVALID, a clock far off), sign a new
    * one on hub time and try once more. Our own deadline becomes a transient HubError TIMEOUT.
    */
-  private async call(path: string, { authed, ...init }: RequestInit & { authed?: boolean }, waitMs = 0, signal?: AbortSignal): Promise<Response> {
+  private async call(path: string, { authed, ...init }: LightRequest & { authed?: boolean }, waitMs = 0, signal?: AbortSignal): Promise<LightResponse> {
     const url = joinUrl(this.baseUrl, path);
     const limitMs = waitMs + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const timeout = AbortSignal.timeout(limitMs);
-      const headers = { ...(init.headers as Record<string, string> | undefined), ...(authed ? await this.auth() : {}) };
+      const headers = { ...init.headers, ...(authed ? await this.auth() : {}) };
       const sentAt = Date.now();
-      let res: Response;
+      let res: LightResponse;
       try {
-        res = await request(url, { ...init, headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        res = await lightRequest(url, { ...init, headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       } catch (e) {
         if (timeout.aborted && !signal?.aborted) throw new HubError(0, "TIMEOUT", `hub at ${new URL(url).origin} did not answer ${path.split("?")[0]} within ${Math.round(limitMs / 1000)} s`);
         throw e;
@@ -79,14 +83,14 @@ export class AgentClient {
       const before = this.clockOffsetMs;
       this.learnClock(res, sentAt);
       if (res.status === 401 && authed && attempt === 0 && this.clockOffsetMs !== before) {
-        await res.body?.cancel();
+        await res.body.cancel();
         continue;
       }
       return res;
     }
   }
 
-  private learnClock(res: Response, sentAt: number): void {
+  private learnClock(res: LightResponse, sentAt: number): void {
     const date = res.headers.get("date");
     const next = nextOffset(this.clockOffsetMs, offsetFromDate(date, sentAt, Date.now()));
     if (next === this.clockOffsetMs) return;
@@ -95,7 +99,7 @@ export class AgentClient {
   }
 
   /** Reads the body; a connection cut mid-answer is a transient error, like one that never connected. */
-  private async body<T>(res: Response, path: string, read: (r: Response) => Promise<T>): Promise<T> {
+  private async body<T>(res: LightResponse, path: string, read: (r: LightResponse) => Promise<T>): Promise<T> {
     try {
       return await read(res);
     } catch (e) {
@@ -139,7 +143,7 @@ export class AgentClient {
 
   private async bundleOnce(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
     const res = await this.call(`${AgentRoutes.bundle}?known=${known}&wait=${wait}`, { authed: true, headers: { "if-none-match": `"v${known}"` } }, wait * 1000, signal);
-    if (res.status === 204 || res.status === 304) { await res.body?.cancel(); return { status: 204 }; }
+    if (res.status === 204 || res.status === 304) { await res.body.cancel(); return { status: 204 }; }
     if (!res.ok) throw await errorFrom(res);
     const jws = await this.body(res, AgentRoutes.bundle, (r) => readCapped(r, MAX_BUNDLE_JWS_CHARS + 1));
     return { status: 200, jws, version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };

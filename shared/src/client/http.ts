@@ -1,4 +1,5 @@
 import { ApiError } from "../protocol/errors.ts";
+import { lightFetch, LightFetchError, type LightRequest, type LightResponse } from "./node-http.ts";
 
 /** A hub answer that was not a success, with the hub's own code and message when it sent one. */
 export class HubError extends Error {
@@ -10,7 +11,7 @@ export class HubError extends Error {
   get transient(): boolean { return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500; }
 }
 
-export async function errorFrom(res: Response): Promise<HubError> {
+export async function errorFrom(res: Pick<Response | LightResponse, "status" | "statusText" | "text">): Promise<HubError> {
   const text = await res.text().catch(() => "");
   try {
     const body = ApiError.parse(JSON.parse(text));
@@ -20,6 +21,8 @@ export async function errorFrom(res: Response): Promise<HubError> {
   }
 }
 
+const unreachable = (url: string, code: string, message: string) => new HubError(0, code, `cannot reach hub at ${new URL(url).origin}: ${message}`);
+
 /** fetch, with network failures turned into a transient HubError (status 0) naming the URL. */
 export async function request(url: string, init: RequestInit): Promise<Response> {
   try {
@@ -27,7 +30,17 @@ export async function request(url: string, init: RequestInit): Promise<Response>
   } catch (e) {
     if ((e as Error).name === "AbortError" || (e as Error).name === "TimeoutError") throw e;
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new HubError(0, cause?.code ?? "NETWORK", `cannot reach hub at ${new URL(url).origin}: ${cause?.message ?? (e as Error).message}`);
+    throw unreachable(url, cause?.code ?? "NETWORK", cause?.message ?? (e as Error).message);
+  }
+}
+
+/** The same over node:http (lightFetch): what the agent uses for everything but artifact downloads. */
+export async function lightRequest(url: string, init: LightRequest): Promise<LightResponse> {
+  try {
+    return await lightFetch(url, init);
+  } catch (e) {
+    if (e instanceof LightFetchError) throw unreachable(url, e.code, e.message);
+    throw e;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Db, InStatement } from "../../store/sqlite.ts";
 import { driverOfKind } from "../kinds.ts";
 import type { DriverName } from "../types.ts";
 import { OUTPOST_OWNER, type SimObject } from "../objects/desired.ts";
@@ -28,7 +28,7 @@ export function tableOfKind(kind: string): string {
   return SIM_TABLES[d];
 }
 
-export async function readSimRows(db: Pick<Client, "execute">, driver: DriverName): Promise<SimObject[]> {
+export async function readSimRows(db: Pick<Db, "execute">, driver: DriverName): Promise<SimObject[]> {
   const rs = await db.execute(`SELECT kind, name, fields, owner FROM ${SIM_TABLES[driver]} ORDER BY kind, name`);
   return rs.rows.map((r) => ({ kind: String(r.kind), name: String(r.name), fields: JSON.parse(String(r.fields)) as Record<string, unknown>, owner: String(r.owner) }));
 }
@@ -48,7 +48,7 @@ export function deleteOwned(kind: string, name: string): InStatement {
   return { sql: `DELETE FROM ${tableOfKind(kind)} WHERE kind = ? AND name = ? AND owner = '${OUTPOST_OWNER}'`, args: [kind, name] };
 }
 
-export async function faultNames(db: Pick<Client, "execute">): Promise<Set<string>> {
+export async function faultNames(db: Pick<Db, "execute">): Promise<Set<string>> {
   const rs = await db.execute("SELECT name FROM sim_faults");
   return new Set(rs.rows.map((r) => String(r.name)));
 }

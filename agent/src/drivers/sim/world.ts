@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import type { Client } from "@libsql/client";
+import type { Db } from "../../store/sqlite.ts";
 import { openDb, STATE_FILE } from "../../store/db.ts";
 import { DRIVER_ORDER } from "../types.ts";
 import { OUTPOST_OWNER } from "../objects/desired.ts";
@@ -14,7 +14,7 @@ import { SIM_SCHEMA, SIM_TABLES, tableOfKind } from "./tables.ts";
 
 export interface SimRow { kind: string; name: string; fields: Record<string, unknown>; owner: string; updatedAt: string }
 
-export async function withSimWorld<T>(stateDir: string, fn: (db: Client) => Promise<T>): Promise<T> {
+export async function withSimWorld<T>(stateDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
   const path = join(stateDir, STATE_FILE);
   if (!existsSync(path)) throw new Error(`no agent state file at ${path}`);
   const db = openDb(path);
