@@ -1,9 +1,18 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
+import { openDb, STATE_FILE } from "../../agent/src/store/db.ts";
+import type { Db } from "../../agent/src/store/sqlite.ts";
 
-/** Reads an agent's state file from outside, as a technician (or a test) would with sqlite3. */
-export async function withStateFile<T>(stateDir: string, fn: (db: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
-  const db = createClient({ url: `file:${join(stateDir, "state.db")}` });
+/**
+ * Reads an agent's state file from outside, as a technician (or a test) would with sqlite3. With the
+ * agent's own SQLite (better-sqlite3), not @libsql/client: tests run simulated agents in their own
+ * process, and two SQLite libraries in one process on one file corrupt it (closing one library's
+ * descriptor drops the other's POSIX locks: sqlite.org/howtocorrupt.html 2.2.1).
+ */
+export async function withStateFile<T>(stateDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const path = join(stateDir, STATE_FILE);
+  if (!existsSync(path)) throw new Error(`no agent state file at ${path}`);
+  const db = openDb(path);
   try { return await fn(db); } finally { db.close(); }
 }
 

@@ -22,9 +22,11 @@ describe("the state file over better-sqlite3", () => {
     old.close();
 
     const store = await openStore(d);
-    cleanups.push(() => store.close());
     expect(await kvGet(store.db, "agent")).toEqual({ site: "edge-1" });
     await store.write([kvSet("trust", { site: "edge-1", bundleVersion: 3 })]);
+    // Closed before libSQL opens the file: two SQLite libraries in one process must not hold one file
+    // at once (closing either's descriptor drops the other's POSIX locks).
+    store.close();
 
     const reader = createClient({ url: `file:${join(d, STATE_FILE)}` });
     cleanups.push(() => reader.close());
