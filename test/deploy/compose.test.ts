@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAgentStatus } from "@outpost/agent/status";
 import { OperatorClient } from "@outpost/shared";
 import { start as startSqld, type SqldHandle } from "../daemons/sqld.ts";
 import { freePort } from "../daemons/util.ts";
@@ -106,6 +107,8 @@ describe("deploy/compose.yaml, run for real", () => {
     const enroll = spawnOutpost("agent via hub-1", ["--hub", hubs[0]!.url, "agent", "start", "--site", site, "--state-dir", stateDir, "--enroll-token", token]);
     agents.push(enroll);
     await waitFor("the site to be pending on hub-2", async () => (await two!.listSites()).find((s) => s.name === site)?.status === "pending");
+    // The hub stores the site before the agent stores the answer: kill it only once its state file has it.
+    await waitFor("the agent to store its enrolment", async () => ((await readAgentStatus(stateDir).catch(() => null))?.enrollment ?? null) !== null);
     await enroll.kill();
     await two!.approveSite(site);
 
