@@ -5,17 +5,31 @@ import { CLOCK_SKEW_THRESHOLD_MS, nextOffset, offsetFromDate } from "./clock.ts"
 describe("clock offset from the hub's Date header", () => {
   const T = Date.parse("2031-03-01T12:00:00.000Z");
 
-  it("estimates hub minus local within half a second plus half the round trip", () => {
+  it("estimates hub minus local within the round trip plus a second, and never more skew than there is", () => {
     fc.assert(fc.property(
-      fc.integer({ min: -86_400_000, max: 86_400_000 }), fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 999 }),
-      (offset, rtt, phase) => {
+      fc.integer({ min: -86_400_000, max: 86_400_000 }), fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 0, max: 999 }), fc.double({ min: 0, max: 1, noNaN: true }),
+      (offset, rtt, phase, at) => {
         const sent = T + phase, received = sent + rtt;
-        // The hub stamped its answer somewhere inside the round trip, in its own time, whole seconds only.
-        const hubAt = sent + Math.floor(rtt / 2) + offset;
+        // The hub stamped its answer anywhere inside the round trip, in its own time, whole seconds only.
+        const hubAt = sent + Math.floor(rtt * at) + offset;
         const header = new Date(Math.floor(hubAt / 1000) * 1000).toUTCString();
         const est = offsetFromDate(header, sent, received)!;
-        expect(Math.abs(est - offset)).toBeLessThanOrEqual(500 + rtt / 2 + 1);
+        expect(Math.abs(est - offset)).toBeLessThanOrEqual(rtt + 1000);
+        expect(Math.abs(est)).toBeLessThanOrEqual(Math.abs(offset) + 1000);
       }));
+  });
+
+  it("clocks in step: an answer read late (a slow hub, a busy client) shows no skew", () => {
+    // Sent at 12:00:00.000, stamped by the hub at once, read 9 s later: the midpoint said "4 s behind".
+    expect(offsetFromDate(new Date(T).toUTCString(), T, T + 9_000)).toBe(0);
+    expect(offsetFromDate(new Date(T + 30_000).toUTCString(), T, T + 60_000)).toBe(0);
+  });
+
+  it("a clock an hour off is found to within the round trip plus a second", () => {
+    const est = offsetFromDate(new Date(T + 3_600_000).toUTCString(), T + 100, T + 300)!;
+    expect(est).toBeGreaterThan(3_600_000 - 1_300);
+    expect(est).toBeLessThanOrEqual(3_600_000);
+    expect(offsetFromDate(new Date(T - 3_600_000).toUTCString(), T, T + 200)).toBeLessThan(-3_598_000);
   });
 
   it("no or unreadable header: no estimate", () => {

@@ -5,8 +5,12 @@
  * the agent signs on the hub's time (local time + this offset) and says loudly that its clock is off.
  *
  * `Date` has one-second resolution: the hub's time was in [D, D + 1 s) when it answered, somewhere
- * between our send and receive. The estimate is D + 0.5 s against the midpoint of the round trip:
- * off by at most 0.5 s plus half the round trip, far inside the 30 s leeway.
+ * between our send and receive. So hub minus local lies in [D - received, D + 1 s - sent], and the
+ * estimate is the point of that interval nearest zero: 0 when the answer is consistent with clocks
+ * in step, else the least skew it proves. Never more skew than there is: a slow hub, a long queue or a
+ * client whose event loop read the answer late widens the interval, it does not invent an offset (the
+ * midpoint of the round trip did, on a fleet simulator starved of CPU). Off by at most the round trip
+ * plus 1 s, far inside the 30 s leeway when the round trip is short.
  */
 export const CLOCK_SKEW_THRESHOLD_MS = 5_000;
 
@@ -14,7 +18,8 @@ export function offsetFromDate(dateHeader: string | null | undefined, sentAtMs: 
   if (!dateHeader) return null;
   const hub = Date.parse(dateHeader);
   if (!Number.isFinite(hub)) return null;
-  return Math.round(hub + 500 - (sentAtMs + receivedAtMs) / 2);
+  const low = hub - receivedAtMs, high = hub + 999 - sentAtMs;
+  return low > 0 ? low : high < 0 ? high : 0;
 }
 
 /**
