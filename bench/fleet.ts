@@ -83,7 +83,7 @@ export async function benchFleet(args: string[]): Promise<void> {
     const { token } = await op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 });
     let t = performance.now();
     let cpu0 = procCpuS(hubPid);
-    fleet = await FleetSimulator.start({ hubUrl: url, token, sites: n, procs, agent: { transport: "mqtt" }, onProgress: progress("enrolled and on MQTT") });
+    fleet = await FleetSimulator.start({ hubUrl: url, token, sites: n, procs, agent: { transport: "mqtt" }, onProgress: progress("started on MQTT") });
     const enrollS = (performance.now() - t) / 1000;
     const enrollHubCpu = procCpuS(hubPid) - cpu0;
     process.stdout.write("\r\x1b[K");

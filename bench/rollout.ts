@@ -47,7 +47,7 @@ export async function benchRollout(args: string[]): Promise<void> {
   try {
     const { token } = await retry(() => op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 }));
     let t = performance.now();
-    fleet = await FleetSimulator.start({ hubUrl: hub.url, token, sites: n, procs, prefix: "bench-", onProgress: progress("enrolled and running") });
+    fleet = await FleetSimulator.start({ hubUrl: hub.url, token, sites: n, procs, prefix: "bench-", onProgress: progress("started") });
     process.stdout.write("\r\x1b[K"); console.log(`  ${n} agents enrolled and running in ${((performance.now() - t) / 1000).toFixed(1)} s (state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
 
     await retry(() => op.createRelease(storeRelease("1.0")));
@@ -111,12 +111,12 @@ export async function benchRollout(args: string[]): Promise<void> {
 }
 
 /** A one-line progress counter for long phases (enrolling thousands of sites takes minutes). */
-export function progress(what: string): (done: number, total: number) => void {
+export function progress(what: string): (done: number, total: number, approved?: number) => void {
   let last = 0;
-  return (done, total) => {
+  return (done, total, approved) => {
     if (Date.now() - last < 1000 && done < total) return;
     last = Date.now();
-    process.stdout.write(`\r\x1b[K  ${done} / ${total} sites ${what}...`);
+    process.stdout.write(`\r\x1b[K  ${done} / ${total} sites ${what}${approved === undefined ? "" : `, ${approved} enrolled and approved`}...`);
   };
 }
 

@@ -26,5 +26,5 @@ export interface WorkerStats { cpuS: number; rssKiB: number; hwmKiB: number; run
 
 export type FromWorker =
   | { type: "hello" }
-  | { type: "progress"; started: number }
+  | { type: "progress"; started: number; approved?: number }
   | { type: "reply"; id: number; result?: unknown; error?: string };

@@ -54,6 +54,7 @@ process.on("message", (m: ToWorker) => {
             const still: string[] = [];
             for (const n of waiting) if ((await readAgentStatus(fleet.stateDir(n)).catch(() => null))?.enrollment !== "approved") still.push(n);
             waiting = still;
+            send({ type: "progress", started: names.length, approved: names.length - waiting.length });
             if (waiting.length) await new Promise((r) => setTimeout(r, 2000));
           }
           return send({ type: "reply", id: m.id, result: { started: names.length } });
