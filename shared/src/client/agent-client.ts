@@ -9,6 +9,7 @@ import {
 import { MQTT_INFO_PATH, MqttInfo } from "../protocol/mqtt.ts";
 import { nextOffset, offsetFromDate } from "./clock.ts";
 import { errorFrom, HubError, joinUrl, lightRequest, request } from "./http.ts";
+import { deadline } from "./deadline.ts";
 import type { LightRequest, LightResponse } from "./node-http.ts";
 
 /**
@@ -62,31 +63,36 @@ export class AgentClient {
   }
 
   /**
-   * One call: fetch with a deadline, learn the clock offset from the answer, and, when the hub refused
-   * the request token while the offset was still unknown (AUTH_INVALID, a clock far off), sign a new
-   * one on hub time and try once more. Our own deadline becomes a transient HubError TIMEOUT.
+   * One call: the request and `answer` (reading the body) under one deadline, learning the clock
+   * offset from the answer; when the hub refused the request token while the offset was still
+   * unknown (AUTH_INVALID, a clock far off), sign a new one on hub time and try once more. Our own
+   * deadline becomes a transient HubError TIMEOUT.
    */
-  private async call(path: string, { authed, ...init }: LightRequest & { authed?: boolean }, waitMs = 0, signal?: AbortSignal): Promise<LightResponse> {
+  private async call<T>(path: string, { authed, ...init }: LightRequest & { authed?: boolean }, answer: (res: LightResponse) => Promise<T>, waitMs = 0, signal?: AbortSignal): Promise<T> {
     const url = joinUrl(this.baseUrl, path);
     const limitMs = waitMs + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const timeout = AbortSignal.timeout(limitMs);
-      const headers = { ...init.headers, ...(authed ? await this.auth() : {}) };
-      const sentAt = Date.now();
-      let res: LightResponse;
+      const d = deadline(limitMs, signal);
       try {
-        res = await lightRequest(url, { ...init, headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      } catch (e) {
-        if (timeout.aborted && !signal?.aborted) throw new HubError(0, "TIMEOUT", `hub at ${new URL(url).origin} did not answer ${path.split("?")[0]} within ${Math.round(limitMs / 1000)} s`);
-        throw e;
+        const headers = { ...init.headers, ...(authed ? await this.auth() : {}) };
+        const sentAt = Date.now();
+        let res: LightResponse;
+        try {
+          res = await lightRequest(url, { ...init, headers, signal: d.signal });
+        } catch (e) {
+          if (d.timedOut) throw new HubError(0, "TIMEOUT", `hub at ${new URL(url).origin} did not answer ${path.split("?")[0]} within ${Math.round(limitMs / 1000)} s`);
+          throw e;
+        }
+        const before = this.clockOffsetMs;
+        this.learnClock(res, sentAt);
+        if (res.status === 401 && authed && attempt === 0 && this.clockOffsetMs !== before) {
+          await res.body.cancel();
+          continue;
+        }
+        return await answer(res);
+      } finally {
+        d.clear();
       }
-      const before = this.clockOffsetMs;
-      this.learnClock(res, sentAt);
-      if (res.status === 401 && authed && attempt === 0 && this.clockOffsetMs !== before) {
-        await res.body.cancel();
-        continue;
-      }
-      return res;
     }
   }
 
@@ -130,35 +136,40 @@ export class AgentClient {
   mqtt(): Promise<MqttInfo> { return this.tracked(() => this.mqttOnce()); }
 
   private async enrollOnce(body: EnrollRequest): Promise<EnrollResponse> {
-    const res = await this.call(AgentRoutes.enroll, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    if (!res.ok) throw await errorFrom(res);
-    return this.body(res, AgentRoutes.enroll, async (r) => EnrollResponse.parse(await r.json()));
+    return this.call(AgentRoutes.enroll, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }, async (res) => {
+      if (!res.ok) throw await errorFrom(res);
+      return this.body(res, AgentRoutes.enroll, async (r) => EnrollResponse.parse(await r.json()));
+    });
   }
 
   private async keysOnce(): Promise<TrustBundle> {
-    const res = await this.call(AgentRoutes.keys, {});
-    if (!res.ok) throw await errorFrom(res);
-    return this.body(res, AgentRoutes.keys, async (r) => TrustBundle.parse(await r.json()));
+    return this.call(AgentRoutes.keys, {}, async (res) => {
+      if (!res.ok) throw await errorFrom(res);
+      return this.body(res, AgentRoutes.keys, async (r) => TrustBundle.parse(await r.json()));
+    });
   }
 
   private async bundleOnce(known: number, wait: number, signal?: AbortSignal): Promise<BundleAnswer> {
-    const res = await this.call(`${AgentRoutes.bundle}?known=${known}&wait=${wait}`, { authed: true, headers: { "if-none-match": `"v${known}"` } }, wait * 1000, signal);
-    if (res.status === 204 || res.status === 304) { await res.body.cancel(); return { status: 204 }; }
-    if (!res.ok) throw await errorFrom(res);
-    const jws = await this.body(res, AgentRoutes.bundle, (r) => readCapped(r, MAX_BUNDLE_JWS_CHARS + 1));
-    return { status: 200, jws, version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
+    return this.call(`${AgentRoutes.bundle}?known=${known}&wait=${wait}`, { authed: true, headers: { "if-none-match": `"v${known}"` } }, async (res): Promise<BundleAnswer> => {
+      if (res.status === 204 || res.status === 304) { await res.body.cancel(); return { status: 204 }; }
+      if (!res.ok) throw await errorFrom(res);
+      const jws = await this.body(res, AgentRoutes.bundle, (r) => readCapped(r, MAX_BUNDLE_JWS_CHARS + 1));
+      return { status: 200, jws, version: Number(res.headers.get(BUNDLE_VERSION_HEADER)) };
+    }, wait * 1000, signal);
   }
 
   private async reportsOnce(reports: ReportItemInput[]): Promise<ReportsResponse> {
-    const res = await this.call(AgentRoutes.reports, { method: "POST", authed: true, headers: { "content-type": "application/json" }, body: JSON.stringify({ reports }) });
-    if (!res.ok) throw await errorFrom(res);
-    return this.body(res, AgentRoutes.reports, async (r) => ReportsResponse.parse(await r.json()));
+    return this.call(AgentRoutes.reports, { method: "POST", authed: true, headers: { "content-type": "application/json" }, body: JSON.stringify({ reports }) }, async (res) => {
+      if (!res.ok) throw await errorFrom(res);
+      return this.body(res, AgentRoutes.reports, async (r) => ReportsResponse.parse(await r.json()));
+    });
   }
 
   private async mqttOnce(): Promise<MqttInfo> {
-    const res = await this.call(MQTT_INFO_PATH, { authed: true });
-    if (!res.ok) throw await errorFrom(res);
-    return this.body(res, MQTT_INFO_PATH, async (r) => MqttInfo.parse(await r.json()));
+    return this.call(MQTT_INFO_PATH, { authed: true }, async (res) => {
+      if (!res.ok) throw await errorFrom(res);
+      return this.body(res, MQTT_INFO_PATH, async (r) => MqttInfo.parse(await r.json()));
+    });
   }
 
   /** A fresh single-use agent JWT (the MQTT password for brokers that verify them), signed on hub time. */
