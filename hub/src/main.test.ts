@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -110,5 +111,22 @@ describe("startHub", () => {
     expect(fs.existsSync(elsewhere)).toBe(true);
     expect(fs.existsSync(path.join(d, "hub.db"))).toBe(false);
     await hub.close();
+  });
+});
+
+describe("listening under a reconnect storm", () => {
+  /** The accept queue the kernel gives a listening port (ss: Send-Q of a LISTEN socket). */
+  const backlogOf = (url: string) => {
+    const port = new URL(url).port;
+    const line = execFileSync("ss", ["-Hltn", `sport = :${port}`]).toString().trim();
+    return Number(line.split(/\s+/)[2]);
+  };
+  it("the HTTP API and the embedded broker queue up to 4096 connections (the kernel's somaxconn), not Node's 511", async () => {
+    const hub = await start(dir(), { mqttPort: 0, mqttWsPort: null });
+    const somaxconn = Number(fs.readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
+    const want = Math.min(4096, somaxconn);
+    expect(backlogOf(hub.url)).toBe(want);
+    const mqtt = hub.mqtt!.urls.find((u) => u.startsWith("mqtt://"))!;
+    expect(backlogOf(mqtt.replace(/^mqtt:/, "http:"))).toBe(want);
   });
 });

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer, type ServerType } from "@hono/node-server";
+import { LISTEN_BACKLOG } from "./listen.ts";
 import type { DestinationStream } from "pino";
 import { createHubApp } from "./app.ts";
 import { artifactMaxBytes } from "./artifacts/config.ts";
@@ -171,14 +172,6 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
     throw e;
   }
 }
-
-/**
- * Connections waiting to be accepted: the kernel's limit (net.core.somaxconn, 4096 on current kernels)
- * rather than Node's 511. Thousands of sites reconnect at once after a hub restart or a long pause of
- * its event loop (signing a wave); with a short queue the kernel drops their SYNs and each drop costs
- * an agent 1 s, 3 s, 7 s... of retransmission (10,000 simulated sites kept it full).
- */
-const LISTEN_BACKLOG = 4096;
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType> {
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@ import { AgentAuthError } from "@outpost/shared";
 import type { HubDb } from "../db/client.ts";
 import { HUB_CLIENT_PREFIX, HUB_INTERNAL_USER, mayPublish, maySubscribe, type BrokerIdentity } from "./acl.ts";
 import { approvedSiteNames, verifySiteLogin } from "./site-auth.ts";
+import { LISTEN_BACKLOG } from "../listen.ts";
 
 export interface EmbeddedBrokerOptions {
   hub: HubDb;
@@ -139,7 +140,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
 function listen(server: NetServer | HttpServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => { server.off("error", reject); resolve(); });
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => { server.off("error", reject); resolve(); });
   });
 }
 
