@@ -30,7 +30,8 @@ const RESULTS = join(import.meta.dirname, "RESULTS.md");
 const BEGIN = "<!-- bench fleet: figures begin (written by `pnpm bench fleet`) -->";
 const END = "<!-- bench fleet: figures end -->";
 
-interface Probe { p50: number; p99: number; n: number }
+/** Latencies of the probe's requests; a failed one (a timeout under load) counts with the time it took. */
+interface Probe { p50: number; p99: number; n: number; failed: number }
 
 export async function benchFleet(args: string[]): Promise<void> {
   const n = argValue(args, "sites", 10_000);
@@ -64,20 +65,22 @@ export async function benchFleet(args: string[]): Promise<void> {
     const probe = (await lightSite(url, probeToken, "probe-00000")).client;
     const probeOnce = async (): Promise<Probe> => {
       const ms: number[] = [];
+      let failed = 0;
+      const timed = async (call: () => Promise<unknown>) => {
+        const t = performance.now();
+        try { await call(); } catch { failed++; }
+        ms.push(performance.now() - t);
+      };
       for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
-        let t = performance.now();
-        await probe.bundle(0, 0);
-        ms.push(performance.now() - t);
-        t = performance.now();
-        await probe.reports([statusReport()]);
-        ms.push(performance.now() - t);
+        await timed(() => probe.bundle(0, 0));
+        await timed(() => probe.reports([statusReport()]));
         await wait(20); // a probe, not a load: ~40 requests a second
       }
-      return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), n: ms.length };
+      return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), n: ms.length, failed };
     };
     const idle = await probeOnce();
     const hubIdle = { rss: procMemMiB(hubPid) };
-    say(`  idle hub: agent request p50 ${idle.p50.toFixed(1)} ms, p99 ${idle.p99.toFixed(1)} ms (${idle.n} requests); hub RSS ${hubIdle.rss.toFixed(0)} MiB`);
+    say(`  idle hub: agent request p50 ${idle.p50.toFixed(1)} ms, p99 ${idle.p99.toFixed(1)} ms (${idle.n} requests, ${idle.failed} failed); hub RSS ${hubIdle.rss.toFixed(0)} MiB`);
 
     // --- N sites on MQTT ------------------------------------------------------------------------
     const { token } = await op.createToken({ autoApprove: true, uses: n, expiresInHours: 24 });
@@ -90,7 +93,7 @@ export async function benchFleet(args: string[]): Promise<void> {
     say(`  ${n} sites enrolled, approved and connected over MQTT in ${enrollS.toFixed(0)} s (${(n / enrollS).toFixed(0)} sites/s; hub CPU ${(enrollHubCpu / enrollS).toFixed(2)} cores; state files on ${fleet.onTmpfs ? "tmpfs" : "disk"})`);
     await wait(30_000); // past the enrolment burst (first reports, outbox flushes): what holding them costs at rest
     const heldMqtt = await holding(hubPid, probeOnce, seconds);
-    say(`  holding ${n} MQTT sessions: agent request p50 ${heldMqtt.probe.p50.toFixed(1)} ms (x${(heldMqtt.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldMqtt.probe.p99.toFixed(1)} ms (x${(heldMqtt.probe.p99 / idle.p99).toFixed(1)}); hub RSS ${heldMqtt.rss.toFixed(0)} MiB (${(((heldMqtt.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldMqtt.cores.toFixed(3)} cores`);
+    say(`  holding ${n} MQTT sessions: agent request p50 ${heldMqtt.probe.p50.toFixed(1)} ms (x${(heldMqtt.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldMqtt.probe.p99.toFixed(1)} ms (x${(heldMqtt.probe.p99 / idle.p99).toFixed(1)}; ${heldMqtt.probe.failed} of ${heldMqtt.probe.n} failed); hub RSS ${heldMqtt.rss.toFixed(0)} MiB (${(((heldMqtt.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldMqtt.cores.toFixed(3)} cores`);
 
     const mqttDelivery = await deliver(op, fleet, hubPid, "1.0", 1);
     say(`  assign -> 100% of ${n} sites hold the verified bundle over MQTT: ${mqttDelivery.totalS.toFixed(1)} s (p50 site ${mqttDelivery.p50S.toFixed(1)} s); baseline, the assign call signing ${n} bundles: ${mqttDelivery.assignS.toFixed(1)} s; hub CPU ${mqttDelivery.cores.toFixed(2)} cores, the ${n} sites ${mqttDelivery.simCores.toFixed(2)} cores`);
@@ -100,9 +103,9 @@ export async function benchFleet(args: string[]): Promise<void> {
     await fleet.restart({ transport: "https" });
     process.stdout.write("\r\x1b[K");
     say(`  ${n} agents restarted on the HTTPS long-poll (55 s) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-    await wait(30_000); // every agent's first long-poll reaches the hub and is held, and the restart burst is over
+    await wait(60_000); // every agent's first long-poll (55 s) reaches the hub and is held, and the restart burst is over
     const heldHttps = await holding(hubPid, probeOnce, seconds);
-    say(`  holding ${n} long-polls: agent request p50 ${heldHttps.probe.p50.toFixed(1)} ms (x${(heldHttps.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldHttps.probe.p99.toFixed(1)} ms (x${(heldHttps.probe.p99 / idle.p99).toFixed(1)}); hub RSS ${heldHttps.rss.toFixed(0)} MiB (${(((heldHttps.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldHttps.cores.toFixed(3)} cores`);
+    say(`  holding ${n} long-polls: agent request p50 ${heldHttps.probe.p50.toFixed(1)} ms (x${(heldHttps.probe.p50 / idle.p50).toFixed(1)} idle), p99 ${heldHttps.probe.p99.toFixed(1)} ms (x${(heldHttps.probe.p99 / idle.p99).toFixed(1)}; ${heldHttps.probe.failed} of ${heldHttps.probe.n} failed); hub RSS ${heldHttps.rss.toFixed(0)} MiB (${(((heldHttps.rss - hubIdle.rss) * 1024) / n).toFixed(1)} KiB per site), hub CPU at rest ${heldHttps.cores.toFixed(3)} cores`);
     const httpsDelivery = await deliver(op, fleet, hubPid, "1.1", 2);
     say(`  assign -> 100% of ${n} sites hold the verified bundle over HTTPS: ${httpsDelivery.totalS.toFixed(1)} s (p50 site ${httpsDelivery.p50S.toFixed(1)} s); baseline, the assign call: ${httpsDelivery.assignS.toFixed(1)} s; hub CPU ${httpsDelivery.cores.toFixed(2)} cores, the ${n} sites ${httpsDelivery.simCores.toFixed(2)} cores`);
 
