@@ -1,7 +1,4 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { openDb, STATE_FILE } from "../../agent/src/store/db.ts";
-import type { Db } from "../../agent/src/store/sqlite.ts";
+import { withStateFile } from "../../agent/src/store/db.ts";
 
 /**
  * Reads an agent's state file from outside, as a technician (or a test) would with sqlite3. With the
@@ -9,12 +6,7 @@ import type { Db } from "../../agent/src/store/sqlite.ts";
  * process, and two SQLite libraries in one process on one file corrupt it (closing one library's
  * descriptor drops the other's POSIX locks: sqlite.org/howtocorrupt.html 2.2.1).
  */
-export async function withStateFile<T>(stateDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const path = join(stateDir, STATE_FILE);
-  if (!existsSync(path)) throw new Error(`no agent state file at ${path}`);
-  const db = openDb(path);
-  try { return await fn(db); } finally { db.close(); }
-}
+export { withStateFile };
 
 export async function integrityCheck(stateDir: string): Promise<string> {
   return withStateFile(stateDir, async (db) => String((await db.execute("PRAGMA integrity_check")).rows[0]?.[0]));

@@ -47,11 +47,23 @@ export function openDb(path: string): Db {
  */
 const WAL_PRAGMAS = ["PRAGMA wal_autocheckpoint = 100", "PRAGMA journal_size_limit = 524288", "PRAGMA cache_size = -256"];
 
-export async function openStore(stateDir: string, opts: OpenOptions = {}): Promise<Store> {
+function existingStateFile(stateDir: string): string {
   const path = join(stateDir, STATE_FILE);
-  if (opts.create === false && !existsSync(path)) {
-    throw new Error(`no agent state file at ${path} (has the agent run with this state directory?)`);
-  }
+  if (!existsSync(path)) throw new Error(`no agent state file at ${path} (has the agent run with this state directory?)`);
+  return path;
+}
+
+/**
+ * Opens an existing state file from outside the agent (another process, a test, a technician's tool),
+ * runs `fn` and closes it; never creates one.
+ */
+export async function withStateFile<T>(stateDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = openDb(existingStateFile(stateDir));
+  try { return await fn(db); } finally { db.close(); }
+}
+
+export async function openStore(stateDir: string, opts: OpenOptions = {}): Promise<Store> {
+  const path = opts.create === false ? existingStateFile(stateDir) : join(stateDir, STATE_FILE);
   const db = openDb(path);
   try {
     if (opts.create !== false) {

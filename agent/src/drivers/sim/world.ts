@@ -4,10 +4,8 @@
  * later the CLI) use them to inflict drift (delete an object, stop an instance, change a field),
  * plant objects Outpost does not own, or inject faults, then watch the agent heal.
  */
-import { join } from "node:path";
-import { existsSync } from "node:fs";
 import type { Db } from "../../store/sqlite.ts";
-import { openDb, STATE_FILE } from "../../store/db.ts";
+import { withStateFile } from "../../store/db.ts";
 import { DRIVER_ORDER } from "../types.ts";
 import { OUTPOST_OWNER } from "../objects/desired.ts";
 import { SIM_SCHEMA, SIM_TABLES, tableOfKind } from "./tables.ts";
@@ -15,15 +13,12 @@ import { SIM_SCHEMA, SIM_TABLES, tableOfKind } from "./tables.ts";
 export interface SimRow { kind: string; name: string; fields: Record<string, unknown>; owner: string; updatedAt: string }
 
 export async function withSimWorld<T>(stateDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const path = join(stateDir, STATE_FILE);
-  if (!existsSync(path)) throw new Error(`no agent state file at ${path}`);
-  const db = openDb(path);
-  try {
+  return withStateFile(stateDir, async (db) => {
     // Only a file from before the sim tables existed needs them; reads should not take the write lock.
     const have = await db.execute("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE 'sim\\_%' ESCAPE '\\'");
     if (Number(have.rows[0]?.n ?? 0) < SIM_SCHEMA.length) await db.batch(SIM_SCHEMA, "write");
-    return await fn(db);
-  } finally { db.close(); }
+    return fn(db);
+  });
 }
 
 const toRow = (r: Record<string, unknown>): SimRow => ({
