@@ -38,6 +38,16 @@ async function withOutputs<T>(fleet: Fleet, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Every event of every site at the hub exactly once, in order, and no 5xx: the end of each case. */
+/** Three releases `major`.0-2, the sites' agents enrolled (transport mqtt), `major`.0 delivered to all over MQTT. */
+async function mqttSites(fleet: Fleet, sites: string[], major: number): Promise<void> {
+  for (const v of [0, 1, 2]) await fleet.op.createRelease(storeRelease(`${major}.${v}`));
+  const { token } = await fleet.op.createToken({ autoApprove: true, uses: sites.length });
+  for (const s of sites) await fleet.startAgent(s, { token, env });
+  await waitFor("sites enrolled", async () => (await fleet.op.listSites()).length === sites.length);
+  await fleet.op.assign({ name: "store", version: `${major}.0` }, "");
+  await waitDelivered(fleet.op, sites, 1, "mqtt", 30_000);
+}
+
 async function settled(fleet: Fleet, sites: string[]) {
   const { total, bad } = await fleetLedgerSettled(fleet.hubDataDir, Object.fromEntries(sites.map((s) => [s, fleet.stateDir(s)])));
   expect(bad).toEqual({});
@@ -56,13 +66,8 @@ describe("broker restarts under MQTT-only sites", () => {
     beforeAll(async () => {
       mqttPort = await freePort();
       await fleet.startHub({ OUTPOST_MQTT_PORT: String(mqttPort) });
-      for (const v of ["4.0", "4.1", "4.2"]) await fleet.op.createRelease(storeRelease(v));
-      const { token } = await fleet.op.createToken({ autoApprove: true, uses: sites.length });
-      for (const s of sites) await fleet.startAgent(s, { token, env });
-      await waitFor("sites enrolled", async () => (await fleet.op.listSites()).length === sites.length);
-      await fleet.op.assign({ name: "store", version: "4.0" }, "");
+      await mqttSites(fleet, sites, 4);
       version = 1;
-      await waitDelivered(fleet.op, sites, version, "mqtt", 30_000);
     });
     afterAll(() => fleet.close());
 
@@ -104,13 +109,8 @@ describe("broker restarts under MQTT-only sites", () => {
     beforeAll(async () => {
       broker = await startMosquitto({ dynsec: admin });
       await fleet.startHub({ MQTT_URL: broker.url, MQTT_USERNAME: admin.adminUser, MQTT_PASSWORD: admin.adminPassword });
-      for (const v of ["5.0", "5.1", "5.2"]) await fleet.op.createRelease(storeRelease(v));
-      const { token } = await fleet.op.createToken({ autoApprove: true, uses: sites.length });
-      for (const s of sites) await fleet.startAgent(s, { token, env });
-      await waitFor("sites enrolled", async () => (await fleet.op.listSites()).length === sites.length);
-      await fleet.op.assign({ name: "store", version: "5.0" }, "");
+      await mqttSites(fleet, sites, 5);
       version = 1;
-      await waitDelivered(fleet.op, sites, version, "mqtt", 30_000);
     });
     afterAll(async () => { await fleet.close(); await broker?.stop(); });
 
